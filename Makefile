@@ -1,0 +1,36 @@
+# `make demo` and `make test` work on a fresh machine: each creates .venv and installs into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Where a local CPU wheel of torch 2.13.0 sits (this machine kind), pin to it so pip does not pull a
+# multi-GB CUDA build; elsewhere nothing is pinned. Override with `make test TORCH_CONSTRAINT=`.
+LOCAL_TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
+TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),-c constraints/local-torch.txt,)
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/.installed: pyproject.toml constraints/local-torch.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev]"
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/unrolled demo
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

@@ -1,0 +1,48 @@
+"""unrolled: algorithmic unrolling (deep unfolding) in PyTorch.
+
+A known iterative algorithm becomes a fixed-depth network, one layer per iteration, whose step
+sizes, thresholds and sub-operators are learned end to end::
+
+    import unrolled as ur
+    net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
+"""
+
+from . import algorithms, ops, priors
+from .core import (
+    PER_FEATURE,
+    RULES,
+    Algorithm,
+    Layer,
+    Param,
+    Slot,
+    Unrolled,
+    create,
+    iteration,
+    list_models,
+    register,
+    unroll,
+)
+from .ops import LinearOperator, Matrix, check_adjoint
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PER_FEATURE",
+    "RULES",
+    "Algorithm",
+    "Layer",
+    "LinearOperator",
+    "Matrix",
+    "Param",
+    "Slot",
+    "Unrolled",
+    "algorithms",
+    "check_adjoint",
+    "create",
+    "iteration",
+    "list_models",
+    "ops",
+    "priors",
+    "register",
+    "unroll",
+]

@@ -1,0 +1,65 @@
+"""ADMM for ``min_x ½‖Ax − y‖² + λ R(x)`` (scaled form)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from ..core import Algorithm, Layer, Param, Slot, register
+from ..priors import L1
+
+
+class ADMMState(NamedTuple):
+    x: Tensor  # (B, *in_shape) the data-term variable
+    z: Tensor  # (B, *in_shape) the prior variable (the estimate)
+    u: Tensor  # (B, *in_shape) the scaled dual variable
+    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
+
+
+@register("admm")
+class ADMM(Algorithm):
+    """ADMM (Boyd et al. 2011, §6.4) on the split ``x = z``:
+
+        x_{t+1} = (AᴴA + ρI)⁻¹ (Aᴴy + ρ (z_t − u_t))
+        z_{t+1} = prox_{(λ/ρ) R}(x_{t+1} + u_t)
+        u_{t+1} = u_t + x_{t+1} − z_{t+1},          x_0 = z_0 = u_0 = 0
+
+    The x-update is ``A.solve_gram``: Cholesky for a `unrolled.ops.Matrix`, ``cg_iterations``
+    steps of conjugate gradient for other operators (or the operator's own closed form). The
+    output is ``z``. Converges for any ρ > 0.
+
+    Args:
+        cg_iterations: CG steps per x-update when the operator has no direct solver.
+
+    Shapes: ``y`` (B, *A.out_shape), ``x`` (B, *A.in_shape).
+    """
+
+    rho = Param(1.0, positive=True, doc="penalty ρ")
+    threshold = Param(0.1, positive=True, doc="regularisation weight λ")
+    prox = Slot(L1(), doc="prox(v, tau) -> x, the proximal map of tau·R")
+
+    def __init__(self, cg_iterations: int = 50, **overrides: Any) -> None:
+        if (
+            isinstance(cg_iterations, bool)
+            or not isinstance(cg_iterations, int)
+            or cg_iterations < 1
+        ):
+            raise ValueError(f"cg_iterations: expected a positive int, got {cg_iterations!r}")
+        super().__init__(**overrides)
+        self.cg_iterations = cg_iterations
+
+    def init(self, y: Tensor, A: Any) -> ADMMState:
+        Aty = A.H(y)
+        zero = torch.zeros_like(Aty)
+        return ADMMState(zero, zero, zero, Aty)
+
+    def update(self, state: ADMMState, y: Tensor, A: Any, p: Layer) -> ADMMState:
+        _, z, u, Aty = state
+        x = A.solve_gram(Aty + p.rho * (z - u), p.rho, self.cg_iterations)
+        z = p.prox(x + u, p.threshold / p.rho)
+        return ADMMState(x, z, u + x - z, Aty)
+
+    def output(self, state: ADMMState) -> Tensor:
+        return state.z

@@ -1,0 +1,22 @@
+"""The small heart of unrolled: params, slots, algorithms, unrolling, the registry."""
+
+from .algorithm import Algorithm, Layer, iteration
+from .param import PER_FEATURE, RULES, Param, Slot
+from .registry import create, get, list_models, register
+from .unroll import Unrolled, unroll
+
+__all__ = [
+    "PER_FEATURE",
+    "RULES",
+    "Algorithm",
+    "Layer",
+    "Param",
+    "Slot",
+    "Unrolled",
+    "create",
+    "get",
+    "iteration",
+    "list_models",
+    "register",
+    "unroll",
+]

@@ -1,0 +1,301 @@
+"""`unroll`: an `Algorithm` becomes a fixed-depth network, one layer per iteration.
+
+Layer k computes ``state_{k+1} = algorithm.update(state_k, y, A, p_k)`` where ``p_k`` holds
+layer k's params and slots. With nothing learned or replaced, the network computes exactly
+``algorithm.run(y, A, iterations=K)``.
+
+Learned params live in one stacked raw tensor of shape ``(K, *shape)`` per param (``(*shape)``
+when tied); the constraint map is applied once per forward to the whole stack, never inside a
+layer. Fixed rule defaults such as ``1/L`` are resolved once per forward (the operator caches
+its Lipschitz constant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from .algorithm import Algorithm, Layer
+from .checks import check_operator, check_tensor
+
+BACKPROP = ("full", "checkpoint")
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name}: expected a name or a list of names, got {type(value).__name__}")
+    names = tuple(value)
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{name}: expected names (str), got {n!r}")
+    return names
+
+
+def _real_dtype(A: Any) -> torch.dtype:
+    dtype = getattr(A, "dtype", None)
+    if dtype is None:
+        return torch.get_default_dtype()
+    return dtype.to_real() if dtype.is_complex else dtype
+
+
+class Unrolled(nn.Module):
+    """An algorithm unrolled into ``layers`` layers; build it with `unroll`.
+
+    Call: ``net(y, A=None, trace=False)`` with ``y`` of shape ``(B, *A.out_shape)`` returns ``x``
+    of shape ``(B, *A.in_shape)``, or ``(x, trace)`` with ``trace`` of shape
+    ``(K, B, *A.in_shape)``, every layer's output. ``A`` defaults to the operator bound with
+    ``operator=``.
+
+    Attributes:
+        algorithm: the `Algorithm` whose ``update`` each layer runs.
+        layers: K, the depth.
+        params: raw (unconstrained) learned tensors, ``(K, *shape)`` or ``(*shape)`` if tied.
+        slots: learned replacements: one module (shared) or a `nn.ModuleList` of K.
+    """
+
+    def __init__(
+        self,
+        algorithm: Algorithm | type[Algorithm],
+        layers: int,
+        *,
+        learn: str | Iterable[str] = (),
+        tied: bool | Iterable[str] = False,
+        replace: Mapping[str, nn.Module | Callable[[int], nn.Module]] | None = None,
+        operator: Any = None,
+        backprop: str = "full",
+    ) -> None:
+        super().__init__()
+        if isinstance(algorithm, type) and issubclass(algorithm, Algorithm):
+            algorithm = algorithm()
+        if not isinstance(algorithm, Algorithm):
+            raise TypeError(
+                f"algorithm: expected an unrolled.Algorithm (class or instance), got "
+                f"{type(algorithm).__name__}"
+            )
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+            raise ValueError(f"layers: expected a positive int, got {layers!r}")
+        if backprop not in BACKPROP:
+            raise ValueError(f"backprop: expected one of {BACKPROP}, got {backprop!r}")
+        if operator is not None:
+            check_operator(operator, "operator")
+        alg_name = type(algorithm).__name__
+
+        learn = tuple(algorithm.params) if learn == "all" else _names(learn, "learn")
+        for name in learn:
+            if name not in algorithm.params:
+                hint = " (a slot: pass it in replace=)" if name in algorithm.slots else ""
+                raise ValueError(
+                    f"learn: {alg_name} has no param {name!r}{hint}; its params are "
+                    f"{sorted(algorithm.params)}"
+                )
+        if isinstance(tied, bool):
+            tied_names = set(learn) if tied else set()
+        else:
+            tied_names = set(_names(tied, "tied"))
+            for name in tied_names - set(learn):
+                raise ValueError(
+                    f"tied: {name!r} is not among the learned params {sorted(learn)}; "
+                    f"only a learned param can be tied"
+                )
+
+        self.algorithm = algorithm
+        self.layers = layers
+        self.backprop = backprop
+        self.operator = operator
+        self.learned = learn
+        self.tied = frozenset(tied_names)
+        self.params = nn.ParameterDict()
+        self.slots = nn.ModuleDict()
+        self._fixed = tuple(n for n in algorithm.params if n not in learn)
+        self._pending = set(learn)  # learned params waiting for an operator to initialise them
+
+        for name, value in (replace or {}).items():
+            if name not in algorithm.slots:
+                hint = " (a param: pass it in learn=)" if name in algorithm.params else ""
+                raise ValueError(
+                    f"replace: {alg_name} has no slot {name!r}{hint}; its slots are "
+                    f"{sorted(algorithm.slots)}"
+                )
+            self.slots[name] = self._replacement(name, value)
+
+        A0 = operator
+        for name in learn:
+            spec = algorithm.params[name]
+            shape = spec.resolved_shape(A0) if operator is not None else spec.shape
+            if not isinstance(shape, tuple):
+                raise ValueError(
+                    f"learn: {name!r} has one value per feature (shape={shape!r}); pass operator= "
+                    f"so its shape is known"
+                )
+            full = shape if name in self.tied else (layers, *shape)
+            self.params[name] = nn.Parameter(torch.zeros(full, dtype=_real_dtype(A0)))
+        self._initialise(operator)
+
+    def _replacement(self, name: str, value: Any) -> nn.Module:
+        if isinstance(value, nn.Module):
+            return value
+        if not callable(value):
+            raise TypeError(
+                f"replace[{name!r}]: expected an nn.Module (shared by all layers) or a factory "
+                f"k -> nn.Module (one per layer), got {type(value).__name__}"
+            )
+        modules = []
+        for k in range(self.layers):
+            module = value(k)
+            if not isinstance(module, nn.Module):
+                raise TypeError(
+                    f"replace[{name!r}]: the factory must return an nn.Module for each layer k, "
+                    f"got {type(module).__name__} for k={k}"
+                )
+            modules.append(module)
+        return nn.ModuleList(modules)
+
+    @torch.no_grad()
+    def _initialise(self, A: Any) -> None:
+        """Set each pending learned param to its classical default at ``A``.
+
+        Without an operator (``A is None``) only defaults that need none are set; rules such as
+        ``1/L`` wait for the first call.
+        """
+        for name in sorted(self._pending):
+            spec = self.algorithm.params[name]
+            if A is None and (isinstance(spec.default, str) or callable(spec.default)):
+                continue
+            raw = self.params[name]
+            value = spec.resolve(A)
+            value = torch.as_tensor(value, dtype=raw.dtype, device=raw.device)
+            try:
+                value = value.expand(raw.shape)
+            except RuntimeError:
+                raise ValueError(
+                    f"{name}: default of shape {tuple(value.shape)} does not fit the learned "
+                    f"shape {tuple(raw.shape)}"
+                ) from None
+            raw.copy_(spec.to_raw(value.clone()))
+            self._pending.discard(name)
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._pending.clear()  # loaded values supersede the defaults
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], *args: Any, **kwargs: Any) -> Unrolled:
+        super()._apply(fn, *args, **kwargs)
+        if self.operator is not None and hasattr(self.operator, "_apply"):
+            self.operator = self.operator._apply(fn)
+        return self
+
+    def layer_params(self, A: Any) -> list[Layer]:
+        """The K layers' params and slots (learned values constrained, fixed ones resolved)."""
+        alg = self.algorithm
+        shared: dict[str, Any] = {name: alg.params[name].resolve(A) for name in self._fixed}
+        for name, spec in alg.slots.items():
+            if name not in self.slots:
+                shared[name] = spec.default
+        varying: list[tuple[str, Any]] = []
+        for name, raw in self.params.items():
+            value = alg.params[name].from_raw(raw)
+            if name in self.tied:
+                shared[name] = value
+            else:
+                varying.append((name, value.unbind(0)))
+        for name, module in self.slots.items():
+            if isinstance(module, nn.ModuleList):
+                varying.append((name, module))
+            else:
+                shared[name] = module
+        layers = []
+        for k in range(self.layers):
+            layer = Layer(shared, k)
+            for name, values in varying:
+                setattr(layer, name, values[k])
+            layers.append(layer)
+        return layers
+
+    def forward(
+        self, y: Tensor, A: Any = None, trace: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        check_tensor(y, "y")
+        if A is None:
+            A = self.operator
+            if A is None:
+                raise ValueError(
+                    "A: no operator given and none bound; call net(y, A) or unroll(..., operator=A)"
+                )
+        else:
+            check_operator(A, "A")
+        if self._pending:
+            self._initialise(A)
+        alg = self.algorithm
+        update = alg.update
+        if self.backprop == "checkpoint" and torch.is_grad_enabled():
+            update = _checkpointed(alg.update)
+        state = alg.init(y, A)
+        outputs = []
+        for p in self.layer_params(A):
+            state = update(state, y, A, p)
+            if trace:
+                outputs.append(alg.output(state))
+        x = alg.output(state)
+        if trace:
+            return x, torch.stack(outputs)
+        return x
+
+    def extra_repr(self) -> str:
+        parts = [f"algorithm={self.algorithm!r}", f"layers={self.layers}"]
+        if self.learned:
+            parts.append(f"learn={list(self.learned)}")
+        if self.tied:
+            parts.append(f"tied={sorted(self.tied)}")
+        if self.backprop != "full":
+            parts.append(f"backprop={self.backprop!r}")
+        return ", ".join(parts)
+
+
+def _checkpointed(update: Callable[..., Any]) -> Callable[..., Any]:
+    def run(state: Any, y: Tensor, A: Any, p: Layer) -> Any:
+        return checkpoint(update, state, y, A, p, use_reentrant=False)
+
+    return run
+
+
+def unroll(
+    algorithm: Algorithm | type[Algorithm],
+    layers: int,
+    *,
+    learn: str | Iterable[str] = (),
+    tied: bool | Iterable[str] = False,
+    replace: Mapping[str, nn.Module | Callable[[int], nn.Module]] | None = None,
+    operator: Any = None,
+    backprop: str = "full",
+) -> Unrolled:
+    """Unroll ``algorithm`` into a network of ``layers`` layers, one per iteration.
+
+    Args:
+        algorithm: an `Algorithm` instance or class (instantiated with its defaults).
+        layers: K, the number of layers (iterations).
+        learn: names of params to learn, or ``"all"``. The others stay at their classical
+            default. A learned param starts exactly at its default.
+        tied: ``False``: one value per layer (a stacked ``(K, *shape)`` parameter); ``True``: one
+            value shared by all layers; or a set of learned names to tie only those.
+        replace: slot name -> an `nn.Module` (one instance shared by all layers) or a factory
+            ``k -> nn.Module`` (one module per layer). The module is called like the slot.
+        operator: a default forward model ``A``; it also resolves rule defaults (``1/L``) now
+            rather than on the first call.
+        backprop: ``"full"``, or ``"checkpoint"`` to recompute each layer in the backward pass
+            (`torch.utils.checkpoint`), so activation memory does not grow with depth.
+    """
+    return Unrolled(
+        algorithm,
+        layers,
+        learn=learn,
+        tied=tied,
+        replace=replace,
+        operator=operator,
+        backprop=backprop,
+    )

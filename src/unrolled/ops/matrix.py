@@ -1,0 +1,92 @@
+"""`Matrix`: a dense matrix ``(m, n)``, or a stack ``(B, m, n)`` of one matrix per sample."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import LinearOperator
+
+
+class Matrix(LinearOperator):
+    """``y = M x`` for a dense matrix, real or complex.
+
+    Args:
+        M: ``(m, n)``, one matrix for every sample, or ``(B, m, n)``, one per sample (a MIMO
+            channel per sample, say).
+
+    Shapes: ``x`` is ``(B, n)``, ``y`` is ``(B, m)``.
+
+    ``lipschitz()`` is exact (the largest singular value, squared; the largest over a stack) and
+    ``solve_gram(b, ρ)`` solves ``(MᴴM + ρI) x = b`` by Cholesky, through the m×m system
+    ``MMᴴ + ρI`` (Woodbury) when m < n.
+    """
+
+    def __init__(self, M: Tensor) -> None:
+        if not isinstance(M, Tensor):
+            raise TypeError(f"M: expected a torch.Tensor, got {type(M).__name__}")
+        if M.ndim not in (2, 3):
+            raise ValueError(f"M: expected shape (m, n) or (B, m, n), got {tuple(M.shape)}")
+        if not (M.is_floating_point() or M.is_complex()):
+            raise TypeError(f"M: expected a floating or complex dtype, got {M.dtype}")
+        if M.shape[-1] == 0 or M.shape[-2] == 0:
+            raise ValueError(f"M: expected non-empty dimensions, got {tuple(M.shape)}")
+        self.M = M
+        self._cache: dict[str, Tensor] = {}
+
+    in_shape = property(lambda self: (self.M.shape[-1],))  # type: ignore[assignment]
+    out_shape = property(lambda self: (self.M.shape[-2],))  # type: ignore[assignment]
+    batch_size = property(lambda self: self.M.shape[0] if self.M.ndim == 3 else None)  # type: ignore[assignment]
+    dtype = property(lambda self: self.M.dtype)  # type: ignore[assignment]
+    device = property(lambda self: self.M.device)  # type: ignore[assignment]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.M.ndim == 2:
+            return x @ self.M.mT
+        return (self.M @ x.unsqueeze(-1)).squeeze(-1)
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        M = self.M.conj() if self.M.is_complex() else self.M
+        if M.ndim == 2:
+            return y @ M
+        return (y.unsqueeze(-2) @ M).squeeze(-2)
+
+    @torch.no_grad()
+    def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:
+        if self._lipschitz is None:
+            self._lipschitz = float(torch.linalg.matrix_norm(self.M, ord=2).max()) ** 2
+        return self._lipschitz
+
+    def _small_gram(self) -> Tensor:
+        """``MMᴴ`` (m < n) or ``MᴴM``, cached unless gradients flow into ``M``."""
+        G = self._cache.get("gram")
+        if G is None:
+            M, Mh = self.M, self.M.mH
+            G = M @ Mh if M.shape[-2] < M.shape[-1] else Mh @ M
+            if not (M.requires_grad and torch.is_grad_enabled()):
+                self._cache["gram"] = G
+        return G
+
+    def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
+        self._check(b, "b", self.in_shape)
+        G = self._small_gram()
+        eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+        L = torch.linalg.cholesky(G + rho * eye)
+        m, n = self.M.shape[-2:]
+        if m < n:  # (MᴴM + ρI)⁻¹ = (I − Mᴴ(MMᴴ + ρI)⁻¹M)/ρ
+            return (b - self.adjoint(_solve_rows(L, self.forward(b)))) / rho
+        return _solve_rows(L, b)
+
+    def _reset_cache(self) -> None:
+        self._cache = {}
+
+    def __repr__(self) -> str:
+        shape = "×".join(map(str, self.M.shape))
+        return f"Matrix({shape}, {str(self.M.dtype).removeprefix('torch.')})"
+
+
+def _solve_rows(L: Tensor, v: Tensor) -> Tensor:
+    """Solve ``(LLᴴ) u = v`` for row vectors ``v`` of shape ``(B, k)``; ``L`` is (k, k) or (B, k, k)."""
+    if L.ndim == 2:
+        return torch.cholesky_solve(v.mT, L).mT
+    return torch.cholesky_solve(v.unsqueeze(-1), L).squeeze(-1)

@@ -1,0 +1,118 @@
+"""Regularisers ``R`` and their proximal maps.
+
+A prior is an `nn.Module` whose call is its proximal map::
+
+    prior(v, tau) = prox_{τR}(v) = argmin_x ½‖x − v‖² + τ R(x)
+
+so it can fill a ``prox`` slot of an algorithm and be swapped for a learned module with the same
+call. ``prior.value(x)`` is ``R(x)`` per sample. ``v`` is ``(B, *shape)``; ``tau`` is a number or
+a tensor broadcastable to ``v`` (per layer, per sample or per feature).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+from torch import Tensor, nn
+
+
+class Prior(nn.Module):
+    """Base class: subclasses define ``forward(v, tau)`` (the prox) and ``value(x)``."""
+
+    def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def value(self, x: Tensor) -> Tensor:
+        """``R(x)`` per sample, shape ``(B,)``."""
+        raise NotImplementedError
+
+
+def soft_threshold(v: Tensor, tau: float | Tensor) -> Tensor:
+    """Soft thresholding ``sign(v)·max(|v| − τ, 0)``; for complex ``v`` it shrinks the modulus,
+    ``v·max(1 − τ/|v|, 0)``, keeping the phase."""
+    if v.is_complex():
+        mag = v.abs()
+        return v * (torch.relu(mag - tau) / mag.clamp_min(torch.finfo(mag.dtype).tiny))
+    if isinstance(tau, numbers.Real):  # a fixed threshold: one fused kernel
+        if tau < 0:
+            raise ValueError(f"tau: expected a threshold >= 0, got {tau}")
+        return torch.nn.functional.softshrink(v, float(tau))
+    return v - v.clamp(-tau, tau)
+
+
+class L1(Prior):
+    """``R(x) = ‖x‖₁`` (modulus for complex ``x``); prox: soft thresholding by τ."""
+
+    def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
+        return soft_threshold(v, tau)
+
+    def value(self, x: Tensor) -> Tensor:
+        return x.abs().flatten(1).sum(1)
+
+
+class L2(Prior):
+    """Tikhonov: ``R(x) = ½‖x‖²``; prox ``v / (1 + τ)``."""
+
+    def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
+        return v / (1 + tau)
+
+    def value(self, x: Tensor) -> Tensor:
+        return 0.5 * x.abs().square().flatten(1).sum(1)
+
+
+Tikhonov = L2
+
+
+def _real(v: Tensor, name: str) -> None:
+    if v.is_complex():
+        raise TypeError(f"{name}: the constraint needs real signals, got {v.dtype}")
+
+
+class NonNegative(Prior):
+    """Indicator of ``x ≥ 0``; prox: projection ``max(v, 0)`` (τ has no effect)."""
+
+    def forward(self, v: Tensor, tau: float | Tensor = 1.0) -> Tensor:
+        _real(v, "NonNegative")
+        return torch.relu(v)
+
+    def value(self, x: Tensor) -> Tensor:
+        bad = (x < 0).flatten(1).any(1)
+        return torch.where(bad, torch.inf, 0.0).to(x.dtype)
+
+
+class Box(Prior):
+    """Indicator of ``lo ≤ x ≤ hi``; prox: projection ``clamp(v, lo, hi)`` (τ has no effect).
+
+    Args:
+        lo, hi: bounds, numbers with ``lo < hi`` (either may be None for one-sided).
+    """
+
+    def __init__(self, lo: float | None = 0.0, hi: float | None = 1.0) -> None:
+        super().__init__()
+        for name, b in (("lo", lo), ("hi", hi)):
+            if b is not None and not isinstance(b, numbers.Real):
+                raise TypeError(f"{name}: expected a number or None, got {type(b).__name__}")
+        if lo is None and hi is None:
+            raise ValueError("Box: give at least one of lo and hi")
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"Box: expected lo < hi, got lo={lo}, hi={hi}")
+        self.lo, self.hi = lo, hi
+
+    def forward(self, v: Tensor, tau: float | Tensor = 1.0) -> Tensor:
+        _real(v, "Box")
+        return v.clamp(self.lo, self.hi)
+
+    def value(self, x: Tensor) -> Tensor:
+        bad = torch.zeros_like(x, dtype=torch.bool)
+        if self.lo is not None:
+            bad |= x < self.lo
+        if self.hi is not None:
+            bad |= x > self.hi
+        return torch.where(bad.flatten(1).any(1), torch.inf, 0.0).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"lo={self.lo}, hi={self.hi}"
+
+
+__all__ = ["L1", "L2", "Box", "NonNegative", "Prior", "Tikhonov", "soft_threshold"]
