@@ -114,6 +114,7 @@ class Unrolled(nn.Module):
         self.slots = nn.ModuleDict()
         self._fixed = tuple(n for n in algorithm.params if n not in learn)
         self._pending = set(learn)  # learned params waiting for an operator to initialise them
+        self._defaults: dict[str, Tensor] = {}  # learned params' initial values, float64
 
         for name, value in (replace or {}).items():
             if name not in algorithm.slots:
@@ -161,33 +162,50 @@ class Unrolled(nn.Module):
         """Set each pending learned param to its classical default at ``A``.
 
         Without an operator (``A is None``) only defaults that need none are set; rules such as
-        ``1/L`` wait for the first call.
+        ``1/L`` wait for the first call. Defaults are kept in float64 so that a later
+        ``.double()`` restores an untrained param at full precision.
         """
         for name in sorted(self._pending):
             spec = self.algorithm.params[name]
             if A is None and (isinstance(spec.default, str) or callable(spec.default)):
                 continue
-            raw = self.params[name]
             value = spec.resolve(A)
-            value = torch.as_tensor(value, dtype=raw.dtype, device=raw.device)
-            try:
-                value = value.expand(raw.shape)
-            except RuntimeError:
-                raise ValueError(
-                    f"{name}: default of shape {tuple(value.shape)} does not fit the learned "
-                    f"shape {tuple(raw.shape)}"
-                ) from None
-            raw.copy_(spec.to_raw(value.clone()))
+            if isinstance(value, Tensor):
+                value = value.detach().to("cpu", torch.float64)
+            else:
+                value = torch.tensor(value, dtype=torch.float64)
+            self._defaults[name] = value
+            self.params[name].copy_(self._initial_raw(name))
             self._pending.discard(name)
+
+    def _initial_raw(self, name: str) -> Tensor:
+        raw = self.params[name]
+        value = self._defaults[name].to(raw.device)
+        try:
+            value = value.expand(raw.shape)
+        except RuntimeError:
+            raise ValueError(
+                f"{name}: default of shape {tuple(value.shape)} does not fit the learned "
+                f"shape {tuple(raw.shape)}"
+            ) from None
+        return self.algorithm.params[name].to_raw(value.clone()).to(raw.dtype)
 
     def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
         super()._load_from_state_dict(*args, **kwargs)
         self._pending.clear()  # loaded values supersede the defaults
 
     def _apply(self, fn: Callable[[Tensor], Tensor], *args: Any, **kwargs: Any) -> Unrolled:
+        untrained = [
+            name
+            for name in self._defaults
+            if name not in self._pending and torch.equal(self.params[name], self._initial_raw(name))
+        ]
         super()._apply(fn, *args, **kwargs)
         if self.operator is not None and hasattr(self.operator, "_apply"):
             self.operator = self.operator._apply(fn)
+        with torch.no_grad():
+            for name in untrained:  # re-derive in the new dtype rather than round the old one
+                self.params[name].copy_(self._initial_raw(name))
         return self
 
     def layer_params(self, A: Any) -> list[Layer]:

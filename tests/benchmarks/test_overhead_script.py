@@ -1,0 +1,37 @@
+"""The overhead benchmark runs end to end (tiny sizes, no timing asserted: benchmarks measure)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import torch
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "overhead.py"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("overhead", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plain_reference_is_the_same_maths():
+    bench = load()
+    import unrolled as ur
+    from unrolled.algorithms import ISTA
+
+    M, x, y = bench.problem(12, 24, 5)
+    A = ur.Matrix(M)
+    ours = ur.unroll(ISTA, 4, learn=["step", "threshold"], operator=A)
+    for plain in (bench.PlainISTA(M, 4, 1 / A.lipschitz(), 0.1),):
+        torch.testing.assert_close(ours(y), plain(y))
+
+
+def test_script_writes_its_json(tmp_path):
+    out = tmp_path / "overhead.json"
+    load().main(["--m", "12", "--n", "24", "--batch", "4", "--layers", "3", "--reps", "3", "--no-compile", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["train_step_eager"]["ratio"] > 0
+    assert result["inference"]["eager"]["ours_gflops"] > 0
+    assert "machine" in result and "meets_targets" in result

@@ -1,0 +1,26 @@
+"""Shared fixtures: small seeded inverse problems."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import unrolled as ur
+
+
+def sparse_problem(
+    m: int = 20, n: int = 40, batch: int = 8, dtype: torch.dtype = torch.float64, seed: int = 0
+) -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
+    """A small sparse-recovery problem: (A, x, y) with y = A x + small noise."""
+    g = torch.Generator().manual_seed(seed)
+    M = torch.randn(m, n, generator=g, dtype=dtype) / m**0.5
+    x = torch.randn(batch, n, generator=g, dtype=dtype)
+    x = x * (torch.rand(batch, n, generator=g, dtype=x.real.dtype) < 0.2)
+    A = ur.Matrix(M)
+    y = A(x) + 0.01 * torch.randn(batch, m, generator=g, dtype=dtype)
+    return A, x, y
+
+
+@pytest.fixture
+def problem() -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
+    return sparse_problem()

@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+import unrolled as ur
+from unrolled.ops import Matrix
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ur.Param(0.3),
+        ur.Param(0.3, positive=True),
+        ur.Param(1e-4, positive=True),
+        ur.Param(25.0, positive=True),
+        ur.Param(0.3, between=(0.0, 1.0)),
+        ur.Param(-2.0, between=(-3.0, 5.0)),
+    ],
+)
+def test_reparametrisation_starts_exactly_at_default(spec):
+    value = torch.tensor(spec.default, dtype=torch.float64)
+    assert torch.allclose(spec.from_raw(spec.to_raw(value)), value, rtol=1e-12, atol=0)
+
+
+def test_learned_value_keeps_constraint():
+    positive, unit = ur.Param(0.5, positive=True), ur.Param(0.5, between=(0.0, 1.0))
+    raw = torch.linspace(-50, 50, 101, dtype=torch.float64)
+    assert (positive.from_raw(raw) > 0).all()
+    assert ((unit.from_raw(raw) >= 0) & (unit.from_raw(raw) <= 1)).all()
+
+
+def test_rule_default_resolves_against_operator():
+    A = Matrix(torch.diag(torch.tensor([1.0, 2.0, 4.0])))
+    assert ur.Param("1/L").resolve(A) == pytest.approx(1 / 16)
+    assert ur.Param(lambda A: 3 * A.lipschitz()).resolve(A) == pytest.approx(48)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"default": -1.0, "positive": True}, "positive"),
+        ({"default": 2.0, "between": (0.0, 1.0)}, r"\[0, 1\]"),
+        ({"default": "1/X"}, "unknown rule"),
+        ({"default": [1.0]}, "default must be"),
+        ({"default": 0.5, "between": (1.0, 0.0)}, "lo < hi"),
+        ({"default": 0.5, "shape": (0,)}, "shape"),
+        ({"default": float("nan")}, "finite"),
+        ({"default": 0.5, "positive": True, "between": (0.0, 1.0)}, "either"),
+    ],
+)
+def test_bad_param_raises_naming_the_problem(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        ur.Param(**kwargs)
+
+
+def test_boundary_default_cannot_be_learned():
+    spec = ur.Param(0.0, between=(0.0, 1.0))
+    with pytest.raises(ValueError, match="strictly inside"):
+        spec.to_raw(torch.tensor(0.0))
+
+
+def test_slot_default_must_be_callable():
+    with pytest.raises(TypeError, match="callable"):
+        ur.Slot(3.0)

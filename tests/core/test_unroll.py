@@ -1,0 +1,192 @@
+import pytest
+import torch
+from torch import nn
+
+import unrolled as ur
+from unrolled.algorithms import FISTA, ISTA
+from unrolled.priors import L1
+
+
+def test_untied_params_are_stacked_and_tied_shared(problem):
+    A, _, _ = problem
+    net = ur.unroll(ISTA, 5, learn=["step", "threshold"], tied={"threshold"}, operator=A)
+    assert net.params["step"].shape == (5,)
+    assert net.params["threshold"].shape == ()
+    step = nn.functional.softplus(net.params["step"])
+    torch.testing.assert_close(step, torch.full((5,), 1 / A.lipschitz(), dtype=torch.float64))
+
+
+def test_per_feature_param_needs_and_uses_operator(problem):
+    A, _, y = problem
+    alg = ISTA(threshold=ur.Param(0.1, positive=True, shape="x"))
+    net = ur.unroll(alg, 3, learn="threshold", operator=A)
+    assert net.params["threshold"].shape == (3, 40)
+    torch.testing.assert_close(net(y), alg.run(y, A, iterations=3))
+    with pytest.raises(ValueError, match="operator="):
+        ur.unroll(alg, 3, learn="threshold")
+
+
+def test_rule_default_resolves_on_first_call_without_operator(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 4, learn=["step"]).double()
+    out = net(y, A)
+    torch.testing.assert_close(out, ISTA().run(y, A, iterations=4))
+    assert torch.allclose(nn.functional.softplus(net.params["step"]), torch.tensor(1 / A.lipschitz(), dtype=torch.float64))
+
+
+def test_loaded_state_is_not_overwritten_by_lazy_defaults(problem):
+    A, _, y = problem
+    trained = ur.unroll(ISTA, 4, learn=["step"], operator=A)
+    with torch.no_grad():
+        trained.params["step"].fill_(-1.0)
+    fresh = ur.unroll(ISTA, 4, learn=["step"]).double()
+    fresh.load_state_dict(trained.state_dict())
+    fresh(y, A)
+    torch.testing.assert_close(fresh.params["step"], trained.params["step"])
+
+
+def test_trace_holds_every_layer(problem):
+    A, _, y = problem
+    net = ur.unroll(FISTA, 6, operator=A)
+    x, trace = net(y, trace=True)
+    x_run, trace_run = FISTA().run(y, A, iterations=6, trace=True)
+    assert trace.shape == (6, *y.shape[:1], 40)
+    torch.testing.assert_close(trace, trace_run)
+    torch.testing.assert_close(x, trace[-1])
+
+
+def test_run_stops_at_tolerance(problem):
+    A, _, y = problem
+    x, trace = ISTA().run(y, A, iterations=5000, tol=1e-6, trace=True)
+    assert 1 < len(trace) < 5000
+    step = (trace[-1] - trace[-2]).norm(dim=1) / trace[-1].norm(dim=1)
+    assert (step <= 1e-6).all()
+
+
+class LearnedShrink(nn.Module):
+    """A learnable prox: per-feature soft threshold scaled by the layer's tau, plus a linear mix."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(n, dtype=torch.float64))
+        self.mix = nn.Linear(n, n, bias=False, dtype=torch.float64)
+        nn.init.zeros_(self.mix.weight)
+
+    def forward(self, v, tau):
+        return L1()(v + self.mix(v), tau * self.scale)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_replaced_slot_trains(problem, shared):
+    A, x, y = problem
+    replace = {"prox": LearnedShrink(40) if shared else (lambda k: LearnedShrink(40))}
+    net = ur.unroll(ISTA, 5, learn=["step"], replace=replace, operator=A)
+    assert isinstance(net.slots["prox"], nn.ModuleList) != shared
+    # the replacement starts as the default map, so the network still equals ISTA
+    torch.testing.assert_close(net(y), ISTA().run(y, A, iterations=5))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    first = None
+    for _ in range(40):
+        loss = (net(y) - x).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.7 * first
+    for p in net.slots.parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_double_moves_bound_operator(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 3, learn="all", operator=ur.Matrix(A.M.float()))
+    assert net(y.float()).dtype == torch.float32
+    net = net.double()
+    assert net.operator.dtype == torch.float64
+    assert net(y).dtype == torch.float64
+
+
+def test_complex_data_stays_complex():
+    g = torch.Generator().manual_seed(1)
+    M = torch.randn(10, 16, dtype=torch.complex128, generator=g)
+    A = ur.Matrix(M)
+    y = torch.randn(3, 10, dtype=torch.complex128, generator=g)
+    net = ur.unroll(ISTA, 4, learn="all", operator=A)
+    assert net.params["step"].dtype == torch.float64
+    out = net(y)
+    assert out.dtype == torch.complex128
+    torch.testing.assert_close(out, ISTA().run(y, A, iterations=4))
+
+
+# -- clear errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"learn": ["stepp"]}, ValueError, r"learn: ISTA has no param 'stepp'.*\['step', 'threshold'\]"),
+        ({"learn": ["prox"]}, ValueError, "a slot: pass it in replace="),
+        ({"replace": {"proxx": nn.Identity()}}, ValueError, r"replace: ISTA has no slot 'proxx'.*\['prox'\]"),
+        ({"replace": {"prox": 3}}, TypeError, r"replace\['prox'\]: expected an nn.Module"),
+        ({"replace": {"prox": lambda k: 3}}, TypeError, "factory must return an nn.Module"),
+        ({"learn": ["step"], "tied": ["threshold"]}, ValueError, "tied: 'threshold' is not among"),
+        ({"backprop": "recompute"}, ValueError, "backprop: expected one of"),
+        ({"operator": torch.eye(3)}, TypeError, "operator: expected a linear operator"),
+    ],
+)
+def test_unroll_errors_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ur.unroll(ISTA, 3, **kwargs)
+
+
+@pytest.mark.parametrize("layers", [0, -1, 2.5, True])
+def test_bad_layers(layers):
+    with pytest.raises(ValueError, match="layers: expected a positive int"):
+        ur.unroll(ISTA, layers)
+
+
+def test_bad_algorithm():
+    with pytest.raises(TypeError, match="algorithm: expected an unrolled.Algorithm"):
+        ur.unroll(lambda x: x, 3)
+
+
+def test_negative_fixed_step_is_rejected():
+    with pytest.raises(ValueError, match=r"step: expected a positive value \(positive=True\), got -1"):
+        ISTA(step=-1.0)
+
+
+def test_unknown_constructor_keyword():
+    with pytest.raises(TypeError, match=r"unexpected keyword 'stp'.*params are \['step', 'threshold'\]"):
+        ISTA(stp=0.1)
+
+
+def test_wrong_measurement_shape(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 3, operator=A)
+    with pytest.raises(ValueError, match=r"y must have shape \(B, 20\), got \(8, 19\)"):
+        net(y[:, :19])
+
+
+def test_real_operator_with_complex_data(problem):
+    A, _, y = problem
+    with pytest.raises(TypeError, match=r"y is complex.*operator is real"):
+        ur.unroll(ISTA, 3, operator=A)(y.to(torch.complex128))
+
+
+def test_missing_operator(problem):
+    _, _, y = problem
+    with pytest.raises(ValueError, match="A: no operator given and none bound"):
+        ur.unroll(ISTA, 3)(y)
+
+
+def test_non_tensor_measurement(problem):
+    A, _, _ = problem
+    with pytest.raises(TypeError, match="y: expected a torch.Tensor, got list"):
+        ur.unroll(ISTA, 3, operator=A)([1.0, 2.0])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"iterations": 0}, "iterations"), ({"tol": -1.0}, "tol")])
+def test_run_argument_errors(problem, kwargs, match):
+    A, _, y = problem
+    with pytest.raises(ValueError, match=match):
+        ISTA().run(y, A, **kwargs)

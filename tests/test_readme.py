@@ -1,0 +1,20 @@
+"""The README's example runs as written."""
+
+import re
+from pathlib import Path
+
+import torch
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_readme_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "README has no python example"
+    torch.manual_seed(0)
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    net, A, x, y, landweber = (namespace[k] for k in ("net", "A", "x", "y", "landweber"))
+    classical = (landweber.run(y, A, iterations=10) - x).square().mean()
+    assert (net(y, A) - x).square().mean() < 0.95 * classical  # training helped
+    assert len(blocks[0].strip().splitlines()) <= 16
