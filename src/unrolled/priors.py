@@ -28,15 +28,20 @@ class Prior(nn.Module):
         raise NotImplementedError
 
 
+def _check_tau(tau: float | Tensor) -> None:
+    """A number ``tau`` must be >= 0 (a tensor is not checked: that would sync the host)."""
+    if isinstance(tau, numbers.Real) and tau < 0:
+        raise ValueError(f"tau: expected a threshold >= 0, got {tau}")
+
+
 def soft_threshold(v: Tensor, tau: float | Tensor) -> Tensor:
     """Soft thresholding ``sign(v)·max(|v| − τ, 0)``; for complex ``v`` it shrinks the modulus,
     ``v·max(1 − τ/|v|, 0)``, keeping the phase."""
+    _check_tau(tau)
     if v.is_complex():
         mag = v.abs()
         return v * (torch.relu(mag - tau) / mag.clamp_min(torch.finfo(mag.dtype).tiny))
     if isinstance(tau, numbers.Real):  # a fixed threshold: one fused kernel
-        if tau < 0:
-            raise ValueError(f"tau: expected a threshold >= 0, got {tau}")
         return torch.nn.functional.softshrink(v, float(tau))
     return v - v.clamp(-tau, tau)
 
@@ -55,6 +60,7 @@ class L2(Prior):
     """Tikhonov: ``R(x) = ½‖x‖²``; prox ``v / (1 + τ)``."""
 
     def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
+        _check_tau(tau)
         return v / (1 + tau)
 
     def value(self, x: Tensor) -> Tensor:
@@ -77,6 +83,7 @@ class NonNegative(Prior):
         return torch.relu(v)
 
     def value(self, x: Tensor) -> Tensor:
+        _real(x, "NonNegative")
         bad = (x < 0).flatten(1).any(1)
         return torch.where(bad, torch.inf, 0.0).to(x.dtype)
 
@@ -104,6 +111,7 @@ class Box(Prior):
         return v.clamp(self.lo, self.hi)
 
     def value(self, x: Tensor) -> Tensor:
+        _real(x, "Box")
         bad = torch.zeros_like(x, dtype=torch.bool)
         if self.lo is not None:
             bad |= x < self.lo

@@ -46,6 +46,7 @@ class LinearOperator:
     dtype: torch.dtype | None = None
     device: torch.device | None = None
     _lipschitz: float | None = None
+    _input_name = "x"  # what errors call the input of __call__ (the adjoint's is y)
 
     # -- to define -----------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
@@ -58,7 +59,7 @@ class LinearOperator:
 
     # -- derived -------------------------------------------------------------------------
     def __call__(self, x: Tensor) -> Tensor:
-        self._check(x, "x", self.in_shape)
+        self._check(x, self._input_name, self.in_shape)
         return self.forward(x)
 
     @property
@@ -98,7 +99,8 @@ class LinearOperator:
         x = x.to(self.device) if self.device is not None else x
         estimate = 0.0
         for _ in range(iterations):
-            x = x / torch.linalg.vector_norm(x.flatten(1), dim=1).view(-1, *[1] * (x.ndim - 1))
+            norm = torch.linalg.vector_norm(x.flatten(1), dim=1).view(-1, *[1] * (x.ndim - 1))
+            x = x / norm.clamp_min(torch.finfo(norm.dtype).tiny)  # a zero sample stays zero
             x = self.gram(x)
             new = float(torch.linalg.vector_norm(x.flatten(1), dim=1).max())
             if abs(new - estimate) <= tol * new:
@@ -147,6 +149,10 @@ class LinearOperator:
                 setattr(new, name, _convert(fn, value))
             elif isinstance(value, LinearOperator):
                 setattr(new, name, value._apply(fn))
+            elif isinstance(value, torch.dtype):  # a declared dtype follows the data
+                setattr(new, name, _convert(fn, torch.empty(0, dtype=value)).dtype)
+            elif isinstance(value, torch.device):
+                setattr(new, name, fn(torch.empty(0, device=value)).device)
         new._reset_cache()
         return new
 
@@ -191,13 +197,17 @@ def _convert(fn: Callable[[Tensor], Tensor], t: Tensor) -> Tensor:
     real = t.dtype.to_real() if t.is_complex() else torch.get_default_dtype()
     probe = fn(torch.empty(0, dtype=real, device=t.device))
     dtype = t.dtype
-    if t.is_complex() and probe.is_floating_point():
+    if t.is_complex() and probe.is_complex():
+        dtype = probe.dtype
+    elif t.is_complex() and probe.is_floating_point():
         dtype = probe.dtype.to_complex()
     return t.to(device=probe.device, dtype=dtype)
 
 
 class Adjoint(LinearOperator):
     """``Aᴴ`` as an operator: forward and adjoint swapped."""
+
+    _input_name = "y"
 
     def __init__(self, A: LinearOperator) -> None:
         self.A = A
@@ -294,6 +304,16 @@ class Scaled(LinearOperator):
     """``c * A`` for a (real or complex) number ``c``; adjoint ``conj(c) Aᴴ``."""
 
     def __init__(self, A: LinearOperator, c: numbers.Number) -> None:
+        if (
+            isinstance(c, complex)
+            and c.imag != 0
+            and A.dtype is not None
+            and not A.dtype.is_complex
+        ):
+            raise TypeError(
+                f"c: a complex scalar ({c}) needs a complex operator, got {A!r}; build the "
+                f"operator from complex data"
+            )
         self.A, self.c = A, c
 
     in_shape = property(lambda self: self.A.in_shape)  # type: ignore[assignment]

@@ -28,6 +28,14 @@ def _wide(t: Tensor) -> Tensor:
     return t.to(torch.complex128 if t.is_complex() else torch.float64)
 
 
+def _norm(t: Tensor) -> float:
+    """‖t‖ in double precision, scaled by its largest entry first so that it neither overflows
+    nor underflows (`torch.linalg.vector_norm` squares the entries as they are)."""
+    t = _wide(t).abs()
+    peak = t.max()
+    return float(peak * torch.linalg.vector_norm(t / peak)) if peak > 0 else 0.0
+
+
 def _inner(a: Tensor, b: Tensor) -> complex:
     """⟨a, b⟩ = Σ conj(a)·b, accumulated in double precision."""
     return complex((_wide(a).conj() * _wide(b)).sum())
@@ -67,7 +75,7 @@ def check_adjoint(
             float("inf"),
         )
     lhs, rhs = _inner(Ax, y), _inner(x, Ahy)
-    scale = float(torch.linalg.vector_norm(_wide(Ax)) * torch.linalg.vector_norm(_wide(y)))
+    scale = _norm(Ax) * _norm(y)
     mismatch = abs(lhs - rhs) / max(scale, torch.finfo(torch.float64).tiny)
     real = x.dtype.to_real() if x.is_complex() else x.dtype
     limit = TOLERANCE.get(real, 1e-4) if tol is None else tol

@@ -58,12 +58,13 @@ class Matrix(LinearOperator):
         return self._lipschitz
 
     def _small_gram(self) -> Tensor:
-        """``MMᴴ`` (m < n) or ``MᴴM``, cached unless gradients flow into ``M``."""
+        """``MMᴴ`` (m < n) or ``MᴴM``, cached unless ``M`` requires grad (a learned ``M``
+        changes between steps, and a copy cached under ``no_grad`` would carry no graph)."""
         G = self._cache.get("gram")
         if G is None:
             M, Mh = self.M, self.M.mH
             G = M @ Mh if M.shape[-2] < M.shape[-1] else Mh @ M
-            if not (M.requires_grad and torch.is_grad_enabled()):
+            if not M.requires_grad:
                 self._cache["gram"] = G
         return G
 

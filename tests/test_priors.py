@@ -1,0 +1,203 @@
+"""Priors: proximal maps ``prox_{τR}(v) = argmin_x ½‖x − v‖² + τ R(x)`` and values ``R(x)``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor
+
+from unrolled.priors import L1, L2, Box, NonNegative, Prior, Tikhonov, soft_threshold
+
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+ids = lambda d: str(d).removeprefix("torch.")  # noqa: E731
+
+
+def randn(*shape: int, dtype: torch.dtype = torch.float64, seed: int = 0) -> Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def reference_soft_threshold(v: Tensor, tau) -> Tensor:
+    return torch.sign(v) * torch.clamp(v.abs() - tau, min=0)
+
+
+# -- soft thresholding, real ----------------------------------------------------------------------
+
+TAUS = {
+    "float": 0.5,
+    "zero": 0.0,
+    "scalar-tensor": torch.tensor(0.5, dtype=torch.float64),
+    "per-feature": torch.linspace(0.0, 1.5, 6, dtype=torch.float64),
+    "per-sample": torch.tensor([[0.2], [0.9], [2.0], [0.0]], dtype=torch.float64),
+}
+
+
+@pytest.mark.parametrize("prox", [soft_threshold, L1()], ids=["function", "L1"])
+@pytest.mark.parametrize("tau", list(TAUS.values()), ids=list(TAUS))
+def test_soft_threshold_real(prox, tau) -> None:
+    v = 2 * randn(4, 6)
+    out = prox(v, tau)
+    torch.testing.assert_close(out, reference_soft_threshold(v, tau))
+    assert out.shape == v.shape and out.dtype == v.dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=ids)
+def test_soft_threshold_float_tau_keeps_dtype(dtype) -> None:
+    v = randn(3, 5, dtype=dtype)
+    out = soft_threshold(v, 0.3)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out, reference_soft_threshold(v, 0.3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128], ids=ids)
+@pytest.mark.parametrize("shape", [(), (5,)], ids=["scalar", "per-feature"])
+def test_soft_threshold_gradcheck_in_tau(shape, dtype) -> None:
+    v = 2 * randn(3, 5, dtype=dtype)
+    tau = 0.3 + torch.rand(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    tau.requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: soft_threshold(v, t), (tau,))
+    assert torch.autograd.gradcheck(
+        lambda w: soft_threshold(w, tau.detach()), (v.requires_grad_(),)
+    )
+
+
+def test_negative_float_tau_raises() -> None:
+    for v in (randn(2, 3), randn(2, 3, dtype=torch.complex128)):
+        for prox in (soft_threshold, L1(), L2()):
+            with pytest.raises(ValueError, match=r"tau: expected a threshold >= 0, got -0\.1"):
+                prox(v, -0.1)
+
+
+# -- soft thresholding, complex -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=ids)
+@pytest.mark.parametrize("tau", [0.7, torch.tensor(0.7)], ids=["float", "tensor"])
+def test_soft_threshold_complex_shrinks_modulus_keeps_phase(dtype, tau) -> None:
+    v = 2 * randn(4, 8, dtype=dtype)
+    out = L1()(v, tau)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.abs(), torch.clamp(v.abs() - 0.7, min=0))
+    kept = out.abs() > 0
+    assert kept.any() and (~kept).any()
+    torch.testing.assert_close(torch.sgn(out)[kept], torch.sgn(v)[kept])
+
+
+def test_soft_threshold_complex_zero_input_no_nan() -> None:
+    v = randn(2, 4, dtype=torch.complex128)
+    v[:, :2] = 0
+    v.requires_grad_()
+    tau = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
+    out = soft_threshold(v, tau)
+    assert torch.isfinite(torch.view_as_real(out)).all()
+    assert torch.all(out[:, :2] == 0)
+    w = randn(2, 4, dtype=torch.complex128, seed=1)
+    (out.conj() * w).real.sum().backward()
+    assert torch.isfinite(torch.view_as_real(v.grad)).all() and torch.isfinite(tau.grad)
+    assert torch.all(v.grad[:, :2] == 0)
+
+
+# -- prox optimality (property) -------------------------------------------------------------------
+
+
+def objective(prior: Prior, x: Tensor, v: Tensor, tau: float) -> Tensor:
+    """½‖x − v‖² + τR(x), per sample."""
+    return 0.5 * (x - v).abs().square().flatten(1).sum(1) + tau * prior.value(x)
+
+
+@pytest.mark.parametrize("prior", [L1(), L2()], ids=["L1", "L2"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128], ids=ids)
+@PROPERTY
+@given(
+    n=st.integers(1, 8),
+    tau=st.floats(0.0, 3.0),
+    seed=st.integers(0, 2**16),
+    step=st.sampled_from([1e-4, 1e-2, 1.0]),
+)
+def test_prox_is_the_argmin(prior: Prior, dtype, n, tau, seed, step) -> None:
+    """The objective is 1-strongly convex, so at its minimiser p: f(p + d) ≥ f(p) + ½‖d‖²."""
+    g = torch.Generator().manual_seed(seed)
+    v = 2 * torch.randn(1, n, generator=g, dtype=dtype)
+    p = prior(v, tau)
+    d = step * torch.randn(16, n, generator=g, dtype=dtype)
+    gain = objective(prior, p + d, v, tau) - objective(prior, p, v, tau)
+    assert torch.all(gain >= 0.5 * d.abs().square().sum(1) - 1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex128], ids=ids)
+def test_l2_prox_closed_form(dtype) -> None:
+    v = randn(3, 4, dtype=dtype)
+    torch.testing.assert_close(L2()(v, 0.5), v / 1.5)
+    tau = torch.tensor([[0.0], [1.0], [3.0]])
+    torch.testing.assert_close(Tikhonov()(v, tau), v / (1 + tau))
+
+
+# -- projections ----------------------------------------------------------------------------------
+
+
+def test_nonnegative_projection() -> None:
+    v = randn(3, 5)
+    torch.testing.assert_close(NonNegative()(v, 0.3), torch.clamp(v, min=0))
+    assert NonNegative()(v).min() >= 0
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(0.0, 1.0), (-0.5, 0.25), (None, 0.0), (0.0, None), (-1, 1)]
+)
+def test_box_projection(lo, hi) -> None:
+    v = 2 * randn(3, 5)
+    expected = v.clamp(min=lo, max=hi)
+    torch.testing.assert_close(Box(lo, hi)(v), expected)
+    torch.testing.assert_close(Box(lo, hi)(v, 5.0), expected)  # tau has no effect
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "error", "message"),
+    [
+        (1.0, 1.0, ValueError, r"expected lo < hi, got lo=1\.0, hi=1\.0"),
+        (2.0, 1.0, ValueError, r"expected lo < hi, got lo=2\.0, hi=1\.0"),
+        (None, None, ValueError, r"give at least one of lo and hi"),
+        ("0", 1.0, TypeError, r"lo: expected a number or None, got str"),
+        (0.0, torch.tensor(1.0), TypeError, r"hi: expected a number or None, got Tensor"),
+    ],
+    ids=["equal", "reversed", "unbounded", "lo-str", "hi-tensor"],
+)
+def test_box_errors(lo, hi, error, message) -> None:
+    with pytest.raises(error, match=message):
+        Box(lo, hi)
+
+
+@pytest.mark.parametrize("prior", [NonNegative(), Box(0.0, 1.0)], ids=["NonNegative", "Box"])
+def test_projections_reject_complex(prior) -> None:
+    v = randn(2, 3, dtype=torch.complex64)
+    with pytest.raises(TypeError, match=r"needs real signals, got torch\.complex64"):
+        prior(v, 1.0)
+    with pytest.raises(TypeError, match=r"needs real signals, got torch\.complex64"):
+        prior.value(v)
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def test_values_are_per_sample() -> None:
+    x = randn(4, 3, 5)
+    x[0] = x[0].abs()
+    x[1] = x[1].abs().clamp(max=1.0)
+    flat = x.flatten(1)
+    torch.testing.assert_close(L1().value(x), flat.abs().sum(1))
+    torch.testing.assert_close(L2().value(x), 0.5 * flat.square().sum(1))
+    nonneg, box = NonNegative().value(x), Box(0.0, 1.0).value(x)
+    inf = torch.inf
+    assert nonneg.shape == box.shape == (4,)
+    assert nonneg.tolist() == [0.0, 0.0, inf, inf] and box.tolist() == [inf, 0.0, inf, inf]
+    complex_x = randn(4, 3, dtype=torch.complex128)
+    torch.testing.assert_close(L1().value(complex_x), complex_x.abs().sum(1))
+    assert L2().value(complex_x).dtype == torch.float64
+
+
+def test_prior_base_class_is_abstract() -> None:
+    with pytest.raises(NotImplementedError):
+        Prior()(randn(1, 2), 0.1)
+    with pytest.raises(NotImplementedError):
+        Prior().value(randn(1, 2))
