@@ -20,7 +20,12 @@ def build(name, layers=LAYERS, **kwargs):
 @pytest.mark.parametrize("name", ALGORITHMS)
 @pytest.mark.parametrize(
     ("dtype", "rtol"),
-    [(torch.float64, 1e-10), (torch.float32, 1e-5), (torch.complex128, 1e-10), (torch.complex64, 1e-5)],
+    [
+        (torch.float64, 1e-10),
+        (torch.float32, 1e-5),
+        (torch.complex128, 1e-10),
+        (torch.complex64, 1e-5),
+    ],
 )
 @pytest.mark.parametrize("learn", ["all", ()])
 def test_untrained_network_equals_classical_run(name, dtype, rtol, learn):
@@ -45,14 +50,18 @@ def test_update_gradcheck(name):
         state = alg.update(state, y, A, ur.Layer(values, t))
     leaves, spec = tree_flatten(state)
     is_tensor = [isinstance(v, torch.Tensor) for v in leaves]
-    params = {n: torch.tensor(float(v), dtype=torch.float64) for n, v in values.items() if n in alg.params}
+    params = {
+        n: torch.tensor(float(v), dtype=torch.float64) for n, v in values.items() if n in alg.params
+    }
     inputs = [v.detach().requires_grad_() for v, t in zip(leaves, is_tensor, strict=True) if t]
     inputs += [p.requires_grad_() for p in params.values()]
     names = list(params)
 
     def one_iteration(*args):
         it = iter(args[: sum(is_tensor)])
-        s = tree_unflatten([next(it) if t else v for v, t in zip(leaves, is_tensor, strict=True)], spec)
+        s = tree_unflatten(
+            [next(it) if t else v for v, t in zip(leaves, is_tensor, strict=True)], spec
+        )
         p = ur.Layer({**values, **dict(zip(names, args[sum(is_tensor) :], strict=True))}, 2)
         out, _ = tree_flatten(alg.update(s, y, A, p))
         return tuple(o for o in out if isinstance(o, torch.Tensor))
@@ -113,7 +122,7 @@ def test_checkpointed_backprop_gives_the_same_gradients(name):
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_compiles_fullgraph_and_matches_eager(name):
     torch._dynamo.reset()
-    A, x, y = sparse_problem(dtype=torch.float32)
+    A, _x, y = sparse_problem(dtype=torch.float32)
     net = build(name, layers=3, operator=A)
     compiled = torch.compile(net, fullgraph=True)
     torch.testing.assert_close(compiled(y), net(y), rtol=1e-4, atol=1e-5)

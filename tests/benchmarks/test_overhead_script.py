@@ -21,7 +21,7 @@ def test_plain_reference_is_the_same_maths():
     import unrolled as ur
     from unrolled.algorithms import ISTA
 
-    M, x, y = bench.problem(12, 24, 5)
+    M, _x, y = bench.problem(12, 24, 5)
     A = ur.Matrix(M)
     ours = ur.unroll(ISTA, 4, learn=["step", "threshold"], operator=A)
     for plain in (bench.PlainISTA(M, 4, 1 / A.lipschitz(), 0.1),):
@@ -30,7 +30,23 @@ def test_plain_reference_is_the_same_maths():
 
 def test_script_writes_its_json(tmp_path):
     out = tmp_path / "overhead.json"
-    load().main(["--m", "12", "--n", "24", "--batch", "4", "--layers", "3", "--reps", "3", "--no-compile", "--out", str(out)])
+    load().main(
+        [
+            "--m",
+            "12",
+            "--n",
+            "24",
+            "--batch",
+            "4",
+            "--layers",
+            "3",
+            "--reps",
+            "3",
+            "--no-compile",
+            "--out",
+            str(out),
+        ]
+    )
     result = json.loads(out.read_text())
     assert result["train_step_eager"]["ratio"] > 0
     assert result["inference"]["eager"]["ours_gflops"] > 0

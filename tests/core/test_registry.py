@@ -11,7 +11,7 @@ def test_classical_algorithms_are_registered():
 
 
 def test_unknown_name_suggests_close_matches():
-    with pytest.raises(ValueError, match="did you mean.*ista"):
+    with pytest.raises(ValueError, match=r"did you mean.*ista"):
         ur.create("istaa")
 
 

@@ -31,7 +31,10 @@ def test_rule_default_resolves_on_first_call_without_operator(problem):
     net = ur.unroll(ISTA, 4, learn=["step"]).double()
     out = net(y, A)
     torch.testing.assert_close(out, ISTA().run(y, A, iterations=4))
-    assert torch.allclose(nn.functional.softplus(net.params["step"]), torch.tensor(1 / A.lipschitz(), dtype=torch.float64))
+    assert torch.allclose(
+        nn.functional.softplus(net.params["step"]),
+        torch.tensor(1 / A.lipschitz(), dtype=torch.float64),
+    )
 
 
 def test_loaded_state_is_not_overwritten_by_lazy_defaults(problem):
@@ -49,7 +52,7 @@ def test_trace_holds_every_layer(problem):
     A, _, y = problem
     net = ur.unroll(FISTA, 6, operator=A)
     x, trace = net(y, trace=True)
-    x_run, trace_run = FISTA().run(y, A, iterations=6, trace=True)
+    _x_run, trace_run = FISTA().run(y, A, iterations=6, trace=True)
     assert trace.shape == (6, *y.shape[:1], 40)
     torch.testing.assert_close(trace, trace_run)
     torch.testing.assert_close(x, trace[-1])
@@ -57,7 +60,7 @@ def test_trace_holds_every_layer(problem):
 
 def test_run_stops_at_tolerance(problem):
     A, _, y = problem
-    x, trace = ISTA().run(y, A, iterations=5000, tol=1e-6, trace=True)
+    _x, trace = ISTA().run(y, A, iterations=5000, tol=1e-6, trace=True)
     assert 1 < len(trace) < 5000
     step = (trace[-1] - trace[-2]).norm(dim=1) / trace[-1].norm(dim=1)
     assert (step <= 1e-6).all()
@@ -124,9 +127,17 @@ def test_complex_data_stays_complex():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"learn": ["stepp"]}, ValueError, r"learn: ISTA has no param 'stepp'.*\['step', 'threshold'\]"),
+        (
+            {"learn": ["stepp"]},
+            ValueError,
+            r"learn: ISTA has no param 'stepp'.*\['step', 'threshold'\]",
+        ),
         ({"learn": ["prox"]}, ValueError, "a slot: pass it in replace="),
-        ({"replace": {"proxx": nn.Identity()}}, ValueError, r"replace: ISTA has no slot 'proxx'.*\['prox'\]"),
+        (
+            {"replace": {"proxx": nn.Identity()}},
+            ValueError,
+            r"replace: ISTA has no slot 'proxx'.*\['prox'\]",
+        ),
         ({"replace": {"prox": 3}}, TypeError, r"replace\['prox'\]: expected an nn.Module"),
         ({"replace": {"prox": lambda k: 3}}, TypeError, "factory must return an nn.Module"),
         ({"learn": ["step"], "tied": ["threshold"]}, ValueError, "tied: 'threshold' is not among"),
@@ -146,17 +157,21 @@ def test_bad_layers(layers):
 
 
 def test_bad_algorithm():
-    with pytest.raises(TypeError, match="algorithm: expected an unrolled.Algorithm"):
+    with pytest.raises(TypeError, match=r"algorithm: expected an unrolled\.Algorithm"):
         ur.unroll(lambda x: x, 3)
 
 
 def test_negative_fixed_step_is_rejected():
-    with pytest.raises(ValueError, match=r"step: expected a positive value \(positive=True\), got -1"):
+    with pytest.raises(
+        ValueError, match=r"step: expected a positive value \(positive=True\), got -1"
+    ):
         ISTA(step=-1.0)
 
 
 def test_unknown_constructor_keyword():
-    with pytest.raises(TypeError, match=r"unexpected keyword 'stp'.*params are \['step', 'threshold'\]"):
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword 'stp'.*params are \['step', 'threshold'\]"
+    ):
         ISTA(stp=0.1)
 
 
@@ -181,11 +196,13 @@ def test_missing_operator(problem):
 
 def test_non_tensor_measurement(problem):
     A, _, _ = problem
-    with pytest.raises(TypeError, match="y: expected a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"y: expected a torch\.Tensor, got list"):
         ur.unroll(ISTA, 3, operator=A)([1.0, 2.0])
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"iterations": 0}, "iterations"), ({"tol": -1.0}, "tol")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"iterations": 0}, "iterations"), ({"tol": -1.0}, "tol")]
+)
 def test_run_argument_errors(problem, kwargs, match):
     A, _, y = problem
     with pytest.raises(ValueError, match=match):
