@@ -207,3 +207,12 @@ def test_run_argument_errors(problem, kwargs, match):
     A, _, y = problem
     with pytest.raises(ValueError, match=match):
         ISTA().run(y, A, **kwargs)
+
+
+def test_iterate_yields_the_runs_iterates(problem):
+    A, _, y = problem
+    import itertools
+
+    _, trace = ISTA().run(y, A, iterations=5, trace=True)
+    for x, expected in zip(itertools.islice(ISTA().iterate(y, A), 5), trace, strict=True):
+        torch.testing.assert_close(x, expected)

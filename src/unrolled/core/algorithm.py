@@ -13,8 +13,9 @@ functions (in the style of optax):
 
 from __future__ import annotations
 
+import itertools
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -123,6 +124,19 @@ class Algorithm:
         values.update({name: spec.default for name, spec in self.slots.items()})
         return values
 
+    def iterate(self, y: Tensor, A: Any) -> Iterator[Tensor]:
+        """Yield ``x`` (B, *A.in_shape) after each classical iteration, without end.
+
+        Nothing is kept, so thousands of iterations on a large test set cost one state's memory.
+        """
+        check_tensor(y, "y")
+        check_operator(A, "A")
+        values = self.defaults(A)
+        state = self.init(y, A)
+        for t in itertools.count():
+            state = self.update(state, y, A, Layer(values, t))
+            yield self.output(state)
+
     def run(
         self,
         y: Tensor,
@@ -138,29 +152,23 @@ class Algorithm:
             A: the forward operator.
             iterations: the number of iterations (the maximum when ``tol`` is given).
             tol: stop once ‖x_{t+1} − x_t‖ ≤ tol·‖x_{t+1}‖ for every sample (checked on the host
-                each iteration: this is the classical loop, not the network).
+                from the second iteration on: this is the classical loop, not the network).
             trace: also return every iteration's output.
 
         Returns:
             ``x`` of shape ``(B, *A.in_shape)``, or ``(x, trace)`` with ``trace`` of shape
             ``(T, B, *A.in_shape)``, T the number of iterations run.
         """
-        check_tensor(y, "y")
-        check_operator(A, "A")
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations: expected a positive int, got {iterations!r}")
         if tol is not None and not (isinstance(tol, numbers.Real) and tol > 0):
             raise ValueError(f"tol: expected a positive number or None, got {tol!r}")
-        values = self.defaults(A)
-        state = self.init(y, A)
-        x_prev = self.output(state)
         outputs = []
-        for t in range(iterations):
-            state = self.update(state, y, A, Layer(values, t))
-            x = self.output(state)
+        x_prev = None
+        for x in itertools.islice(self.iterate(y, A), iterations):
             if trace:
                 outputs.append(x)
-            if tol is not None and _converged(x, x_prev, tol):
+            if tol is not None and x_prev is not None and _converged(x, x_prev, tol):
                 break
             x_prev = x
         if trace:
