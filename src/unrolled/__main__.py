@@ -1,0 +1,5 @@
+"""``python -m unrolled``: the ``unrolled`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""Synthetic problem generators: seeded, reproducible on every machine."""
+
+from .sparse import SparseCoding
+
+__all__ = ["SparseCoding"]

@@ -1,0 +1,160 @@
+"""`SparseCoding`: compressed sensing of Bernoulli-Gaussian sparse vectors (the LISTA benchmark).
+
+    y = A x + e,    A ∈ ℝ^{m×n} Gaussian,   x_j = b_j·g_j with b_j ~ Bernoulli(p), g_j ~ N(0, 1)
+
+as in Gregor & LeCun (2010) and Chen et al. (2018), whose default sizes (m = 250, n = 500,
+p = 0.1) this follows.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..ops import Matrix
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def _seed(seq: np.random.SeedSequence) -> int:
+    return int(seq.generate_state(1, dtype=np.uint64)[0])
+
+
+class SparseCoding:
+    """A sparse linear inverse problem with a fixed random matrix and seeded sample streams.
+
+    Args:
+        m: number of measurements (rows of ``A``).
+        n: signal length (columns of ``A``).
+        sparsity: ``p``, the probability that an entry of ``x`` is non-zero, in (0, 1].
+        snr_db: signal-to-noise ratio of ``y`` in dB, or ``None`` for noiseless measurements.
+            Convention: the noise ``e`` is white Gaussian with a fixed standard deviation σ
+            (`noise_std`, the same for every sample, independent of ``x``) chosen so that
+            ``E‖Ax‖² / E‖e‖² = 10^(snr_db/10)``, the expectation taken over ``x`` and ``e``;
+            since ``E[x xᵀ] = p·I``, ``σ² = p·‖A‖_F² / (m·10^(snr_db/10))``.
+        normalize_columns: scale every column of ``A`` to unit Euclidean norm (after drawing its
+            entries i.i.d. N(0, 1/m)).
+        seed: a non-negative int. It fixes ``A``, the training stream of `sample`, and the
+            `validation` and `test` sets, each from its own independent generator (children of
+            ``numpy.random.SeedSequence(seed)``). Everything is drawn on the CPU, so a seed gives
+            the same draws on every machine (``y = A x`` is a matrix product, equal up to the
+            rounding of the machine's BLAS).
+        dtype: a real floating dtype for ``A``, ``x`` and ``y``.
+        validation_size: number of samples in `validation`.
+        test_size: number of samples in `test`.
+
+    Attributes:
+        matrix: ``A``, ``(m, n)``.
+        operator: ``A`` as a `unrolled.ops.Matrix`.
+        noise_std: σ, the noise standard deviation per entry of ``y`` (0 when noiseless).
+        generator: the CPU ``torch.Generator`` of the training stream (`sample`).
+
+    Shapes: ``x`` is ``(B, n)``, ``y`` is ``(B, m)``; all tensors are on the CPU.
+    """
+
+    def __init__(
+        self,
+        m: int = 250,
+        n: int = 500,
+        sparsity: float = 0.1,
+        snr_db: float | None = None,
+        normalize_columns: bool = True,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        *,
+        validation_size: int = 1000,
+        test_size: int = 1000,
+    ) -> None:
+        self.m = _positive_int(m, "m")
+        self.n = _positive_int(n, "n")
+        if (
+            isinstance(sparsity, bool)
+            or not isinstance(sparsity, numbers.Real)
+            or not 0 < sparsity <= 1
+        ):
+            raise ValueError(f"sparsity: expected a number in (0, 1], got {sparsity!r}")
+        if snr_db is not None and (
+            isinstance(snr_db, bool)
+            or not isinstance(snr_db, numbers.Real)
+            or not math.isfinite(snr_db)
+        ):
+            raise ValueError(f"snr_db: expected a finite number (dB) or None, got {snr_db!r}")
+        if not isinstance(normalize_columns, bool):
+            raise TypeError(
+                f"normalize_columns: expected a bool, got {type(normalize_columns).__name__}"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype: expected a real floating torch.dtype, got {dtype!r}")
+        self.sparsity = float(sparsity)
+        self.snr_db = None if snr_db is None else float(snr_db)
+        self.normalize_columns = normalize_columns
+        self.seed = int(seed)
+        self.dtype = dtype
+        self.validation_size = _positive_int(validation_size, "validation_size")
+        self.test_size = _positive_int(test_size, "test_size")
+
+        seeds = [_seed(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
+        self._matrix_seed, train_seed, self._validation_seed, self._test_seed = seeds
+        g = torch.Generator(device="cpu").manual_seed(self._matrix_seed)
+        A = torch.randn(self.m, self.n, generator=g, dtype=dtype) / math.sqrt(self.m)
+        if normalize_columns:
+            A = A / torch.linalg.vector_norm(A, dim=0, keepdim=True)
+        self.matrix: Tensor = A
+        self.operator = Matrix(A)
+        if self.snr_db is None:
+            self.noise_std = 0.0
+        else:
+            signal = self.sparsity * float(torch.linalg.matrix_norm(A.double())) ** 2
+            self.noise_std = math.sqrt(signal / (self.m * 10 ** (self.snr_db / 10)))
+        self.generator = torch.Generator(device="cpu").manual_seed(train_seed)
+
+    def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        support = torch.rand(batch, self.n, generator=generator, dtype=self.dtype) < self.sparsity
+        x = support * torch.randn(batch, self.n, generator=generator, dtype=self.dtype)
+        y = self.operator(x)
+        if self.snr_db is not None:
+            noise = torch.randn(batch, self.m, generator=generator, dtype=self.dtype)
+            y = y + self.noise_std * noise
+        return x, y
+
+    def sample(self, batch: int) -> tuple[Tensor, Tensor]:
+        """Draw ``batch`` fresh training samples from the training stream.
+
+        Returns:
+            ``(x, y)``: ``x`` of shape ``(batch, n)``, ``y`` of shape ``(batch, m)``.
+        """
+        return self._draw(_positive_int(batch, "batch"), self.generator)
+
+    @cached_property
+    def validation(self) -> tuple[Tensor, Tensor]:
+        """The fixed validation set ``(x, y)``: ``(validation_size, n)``, ``(validation_size, m)``."""
+        g = torch.Generator(device="cpu").manual_seed(self._validation_seed)
+        return self._draw(self.validation_size, g)
+
+    @cached_property
+    def test(self) -> tuple[Tensor, Tensor]:
+        """The fixed test set ``(x, y)``: ``(test_size, n)``, ``(test_size, m)``."""
+        g = torch.Generator(device="cpu").manual_seed(self._test_seed)
+        return self._draw(self.test_size, g)
+
+    def __repr__(self) -> str:
+        snr = "noiseless" if self.snr_db is None else f"snr_db={self.snr_db:g}"
+        return (
+            f"SparseCoding(m={self.m}, n={self.n}, sparsity={self.sparsity:g}, {snr}, "
+            f"seed={self.seed})"
+        )
+
+
+__all__ = ["SparseCoding"]

@@ -1,0 +1,136 @@
+import math
+
+import pytest
+import torch
+
+from unrolled.data import SparseCoding
+from unrolled.ops import Matrix
+
+
+def small(**kwargs):
+    options = {"m": 20, "n": 40, "validation_size": 30, "test_size": 50} | kwargs
+    return SparseCoding(**options)
+
+
+def test_shapes_and_operator():
+    p = small()
+    x, y = p.sample(8)
+    assert x.shape == (8, 40) and y.shape == (8, 20)
+    assert x.dtype == y.dtype == torch.float32
+    assert p.matrix.shape == (20, 40)
+    assert isinstance(p.operator, Matrix)
+    assert p.operator.in_shape == (40,) and p.operator.out_shape == (20,)
+    torch.testing.assert_close(y, x @ p.matrix.T)  # noiseless by default
+    assert p.noise_std == 0.0
+    xv, yv = p.validation
+    xt, yt = p.test
+    assert xv.shape == (30, 40) and yv.shape == (30, 20)
+    assert xt.shape == (50, 40) and yt.shape == (50, 20)
+
+
+def test_defaults_are_the_lista_benchmark():
+    p = SparseCoding()
+    assert (p.m, p.n, p.sparsity, p.snr_db) == (250, 500, 0.1, None)
+    assert (p.validation_size, p.test_size) == (1000, 1000)
+
+
+def test_float64():
+    p = small(dtype=torch.float64)
+    x, y = p.sample(2)
+    assert p.matrix.dtype == x.dtype == y.dtype == torch.float64
+
+
+def test_same_seed_same_data():
+    a, b = small(seed=3, snr_db=10), small(seed=3, snr_db=10)
+    assert torch.equal(a.matrix, b.matrix)
+    for _ in range(2):
+        for ta, tb in zip(a.sample(5), b.sample(5), strict=True):
+            assert torch.equal(ta, tb)
+    for ta, tb in zip(a.validation + a.test, b.validation + b.test, strict=True):
+        assert torch.equal(ta, tb)
+
+
+def test_stream_advances():
+    p = small()
+    x1, _ = p.sample(5)
+    x2, _ = p.sample(5)
+    assert not torch.equal(x1, x2)
+
+
+def test_different_seeds_differ():
+    a, b = small(seed=0), small(seed=1)
+    assert not torch.equal(a.matrix, b.matrix)
+    assert not torch.equal(a.sample(5)[0], b.sample(5)[0])
+    assert not torch.equal(a.test[0], b.test[0])
+
+
+def test_column_norms():
+    p = small(m=30, n=60)
+    norms = torch.linalg.vector_norm(p.matrix, dim=0)
+    torch.testing.assert_close(norms, torch.ones(60))
+    raw = small(m=200, n=60, normalize_columns=False).matrix
+    norms = torch.linalg.vector_norm(raw, dim=0)
+    assert not torch.allclose(norms, torch.ones(60))
+    assert abs(float(norms.square().mean()) - 1.0) < 0.1  # entries N(0, 1/m)
+
+
+def test_sparsity_rate():
+    p = SparseCoding(m=10, n=500, sparsity=0.1, test_size=1, validation_size=1)
+    x, _ = p.sample(200)
+    rate = float((x != 0).float().mean())
+    assert abs(rate - 0.1) < 0.01
+    x, _ = SparseCoding(m=10, n=100, sparsity=1.0).sample(10)
+    assert bool((x != 0).all())
+
+
+def test_snr():
+    p = SparseCoding(m=100, n=200, sparsity=0.1, snr_db=20, test_size=1, validation_size=1)
+    x, y = p.sample(2000)
+    clean = p.operator(x)
+    noise = y - clean
+    snr = 10 * math.log10(float(clean.square().sum()) / float(noise.square().sum()))
+    assert abs(snr - 20) < 0.5
+    assert abs(float(noise.std()) - p.noise_std) < 0.05 * p.noise_std
+
+
+def test_validation_and_test_are_fixed_and_separate_from_training():
+    a, b = small(), small()
+    _ = a.validation, a.test  # drawing the held-out sets must not move the training stream
+    xa, _ = a.sample(30)
+    xb, _ = b.sample(30)
+    assert torch.equal(xa, xb)
+    assert a.validation is a.validation  # cached: the same set every time
+    xv, _ = b.validation
+    xt, _ = b.test
+    assert not torch.equal(xv, xa)
+    assert not torch.equal(xt[:30], xv)
+    assert torch.equal(b.validation[0], a.validation[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"m": 0}, ValueError, "m: expected a positive int, got 0"),
+        ({"m": 2.5}, ValueError, "m: expected a positive int"),
+        ({"n": True}, ValueError, "n: expected a positive int"),
+        ({"sparsity": 0.0}, ValueError, r"sparsity: expected a number in \(0, 1\]"),
+        ({"sparsity": 1.5}, ValueError, "sparsity"),
+        ({"snr_db": math.inf}, ValueError, "snr_db"),
+        ({"snr_db": "20"}, ValueError, "snr_db"),
+        ({"seed": -1}, ValueError, "seed: expected a non-negative int"),
+        ({"seed": 1.0}, ValueError, "seed"),
+        ({"normalize_columns": 1}, TypeError, "normalize_columns"),
+        ({"dtype": torch.int64}, TypeError, "dtype: expected a real floating"),
+        ({"dtype": torch.complex64}, TypeError, "dtype"),
+        ({"test_size": 0}, ValueError, "test_size"),
+        ({"validation_size": -3}, ValueError, "validation_size"),
+    ],
+)
+def test_argument_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        small(**kwargs)
+
+
+def test_sample_batch_error():
+    with pytest.raises(ValueError, match="batch: expected a positive int, got 0"):
+        small().sample(0)

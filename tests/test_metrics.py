@@ -1,0 +1,74 @@
+import math
+
+import pytest
+import torch
+
+from unrolled.metrics import nmse, nmse_db, nmse_db_per_layer
+
+
+def test_known_values():
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    x_hat = torch.tensor([[0.0, 0.0], [0.0, 1.8]])  # error 1 of 1; 0.04 of 4
+    torch.testing.assert_close(nmse(x_hat, x), torch.tensor([1.0, 0.01]))
+    torch.testing.assert_close(nmse_db(x_hat, x, reduction="none"), torch.tensor([0.0, -20.0]))
+    torch.testing.assert_close(nmse_db(x_hat, x), torch.tensor(-10.0))
+
+
+def test_reductions():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(7, 5, generator=g)
+    x_hat = x + 0.1 * torch.randn(7, 5, generator=g)
+    per_sample = nmse_db(x_hat, x, reduction="none")
+    assert per_sample.shape == (7,)
+    torch.testing.assert_close(nmse_db(x_hat, x, reduction="mean"), per_sample.mean())
+    torch.testing.assert_close(nmse_db(x_hat, x, reduction="median"), per_sample.median())
+    torch.testing.assert_close(per_sample, 10 * torch.log10(nmse(x_hat, x)))
+
+
+def test_all_non_batch_dimensions_count():
+    x = torch.ones(2, 3, 4)
+    x_hat = x.clone()
+    x_hat[0, 2, 3] = 0.0  # one entry wrong out of 12
+    torch.testing.assert_close(nmse(x_hat, x), torch.tensor([1 / 12, 0.0]))
+
+
+def test_complex():
+    x = torch.randn(4, 6, dtype=torch.complex64)
+    x_hat = x * (1 + 0.1j)  # |error| = 0.1 |x|
+    db = nmse_db(x_hat, x, reduction="none")
+    assert db.dtype == torch.float32
+    torch.testing.assert_close(db, torch.full((4,), -20.0), atol=1e-4, rtol=0)
+
+
+def test_per_layer_matches_per_layer_calls():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 8, generator=g)
+    trace = x + torch.randn(3, 5, 8, generator=g) * torch.tensor([1.0, 0.1, 0.01]).view(3, 1, 1)
+    per_layer = nmse_db_per_layer(trace, x)
+    assert per_layer.shape == (3,)
+    expected = torch.stack([nmse_db(trace[k], x) for k in range(3)])
+    torch.testing.assert_close(per_layer, expected)
+    assert per_layer[0] > per_layer[1] > per_layer[2]
+
+
+def test_shape_mismatch_names_the_arguments():
+    with pytest.raises(ValueError, match=r"x_hat.*\(3, 4\).*x.*\(3, 5\)"):
+        nmse_db(torch.zeros(3, 4), torch.ones(3, 5))
+    with pytest.raises(ValueError, match="trace"):
+        nmse_db_per_layer(torch.zeros(2, 3, 4), torch.ones(3, 5))
+    with pytest.raises(ValueError, match="trace"):
+        nmse_db_per_layer(torch.zeros(3, 4), torch.ones(3, 4))
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"reduction.*'sum'"):
+        nmse_db(torch.zeros(2, 3), torch.ones(2, 3), reduction="sum")
+    with pytest.raises(TypeError, match="x_hat"):
+        nmse([1.0], torch.ones(1))
+    with pytest.raises(ValueError, match="x: expected a batched"):
+        nmse(torch.ones(1), torch.tensor(1.0))
+
+
+def test_zero_signal_is_infinite():
+    db = nmse_db(torch.ones(1, 3), torch.zeros(1, 3), reduction="none")
+    assert math.isinf(float(db[0]))
