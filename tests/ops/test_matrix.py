@@ -189,3 +189,20 @@ def test_adjoint_and_solve_gram_errors_name_their_argument() -> None:
         A.H(randn(2, 4))
     with pytest.raises(ValueError, match=r"b must have shape \(B, 4\), got \(2, 3\)"):
         A.solve_gram(randn(2, 3), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+@pytest.mark.parametrize(("m", "n"), [(30, 20), (20, 40), (10, 40)])
+def test_gram_equals_two_products_with_or_without_the_cached_normal_matrix(dtype, m, n) -> None:
+    g = torch.Generator().manual_seed(3)
+    A = Matrix(torch.randn(m, n, dtype=dtype, generator=g))
+    x = torch.randn(5, n, dtype=dtype, generator=g)
+    torch.testing.assert_close(A.gram(x), A.adjoint(A.forward(x)))
+    assert ("normal" in A._cache) == (n <= 2 * m)
+
+
+def test_gram_of_a_learned_matrix_is_differentiable() -> None:
+    M = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    Matrix(M).gram(x).sum().backward()
+    assert M.grad is not None and M.grad.abs().sum() > 0

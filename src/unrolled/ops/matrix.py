@@ -51,6 +51,19 @@ class Matrix(LinearOperator):
             return y @ M
         return (y.unsqueeze(-2) @ M).squeeze(-2)
 
+    def gram(self, x: Tensor) -> Tensor:
+        """``MᴴM x``: one product with the cached n×n matrix ``MᴴM`` where that costs no more
+        flops than the two products ``Mᴴ(Mx)`` (n ≤ 2m) and ``M`` is a constant unbatched matrix;
+        the two products otherwise."""
+        M = self.M
+        if M.ndim == 3 or M.requires_grad or M.shape[-1] > 2 * M.shape[-2]:
+            return self.adjoint(self(x))
+        self._check(x, "x", self.in_shape)
+        G = self._cache.get("normal")
+        if G is None:  # stored transposed, so that rows x give (MᴴM xᵀ)ᵀ = x (MᴴM)ᵀ
+            G = self._cache["normal"] = (M.mH @ M).mT
+        return x @ G
+
     @torch.no_grad()
     def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:
         if self._lipschitz is None:
