@@ -2,10 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Where a local CPU wheel of torch 2.13.0 sits (this machine kind), pin to it so pip does not pull a
-# multi-GB CUDA build; elsewhere nothing is pinned. Override with `make test TORCH_CONSTRAINT=`.
-LOCAL_TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
-TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),-c constraints/local-torch.txt,)
+# Where a local CPU wheel of torch 2.13.0 sits (this machine kind), install from it and pin to it so
+# pip does not pull a multi-GB CUDA build; elsewhere nothing is pinned (pyproject asks torch>=2.2).
+# Override with `make test TORCH_CONSTRAINT=`.
+LOCAL_TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
+TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),--find-links $(dir $(LOCAL_TORCH_WHEEL)) -c constraints/local-torch.txt,)
 
 .PHONY: demo test lint format bench clean
 

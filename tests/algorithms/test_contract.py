@@ -120,9 +120,10 @@ def test_checkpointed_backprop_gives_the_same_gradients(name):
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
-def test_compiles_fullgraph_and_matches_eager(name):
+@pytest.mark.parametrize("learn", ["all", ()])
+def test_compiles_fullgraph_and_matches_eager(name, learn):
     torch._dynamo.reset()
     A, _x, y = sparse_problem(dtype=torch.float32)
-    net = build(name, layers=3, operator=A)
+    net = ur.unroll(ur.create(name), 3, learn=learn, operator=A)
     compiled = torch.compile(net, fullgraph=True)
     torch.testing.assert_close(compiled(y), net(y), rtol=1e-4, atol=1e-5)

@@ -216,3 +216,96 @@ def test_iterate_yields_the_runs_iterates(problem):
     _, trace = ISTA().run(y, A, iterations=5, trace=True)
     for x, expected in zip(itertools.islice(ISTA().iterate(y, A), 5), trace, strict=True):
         torch.testing.assert_close(x, expected)
+
+
+# -- review findings: each a behaviour a user relies on ----------------------------------------
+
+
+def test_data_dtype_must_match_learned_params(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 3, learn=["step"])  # float32 params, float64 data
+    with pytest.raises(TypeError, match=r"y: dtype torch.float64 does not match.*net.to"):
+        net(y, A)
+
+
+def test_module_slot_default_is_part_of_the_network(problem):
+    A, _, y = problem
+
+    class NoisyShrink(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+            self.gain = nn.Parameter(torch.ones((), dtype=torch.float64))
+
+        def forward(self, v, tau):
+            return self.gain * L1()(self.drop(v), tau)
+
+    net = ur.unroll(ISTA(prox=NoisyShrink()), 3, operator=A)
+    assert "slots.prox.gain" in net.state_dict()
+    net.eval()
+    torch.testing.assert_close(net(y), net(y))
+
+
+def test_tensor_default_follows_the_operator_dtype(problem):
+    A, _, y = problem
+    alg = ISTA(
+        threshold=ur.Param(torch.full((40,), 0.1, dtype=torch.float32), positive=True, shape="x")
+    )
+    out = ur.unroll(alg, 3, operator=A)(y)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, ISTA().run(y, A, iterations=3))
+
+
+def test_replace_with_a_class_is_refused():
+    with pytest.raises(
+        TypeError, match=r"got the class LearnedShrink.*lambda k: LearnedShrink\(\)"
+    ):
+        ur.unroll(ISTA, 3, replace={"prox": LearnedShrink})
+
+
+def test_partial_state_dict_keeps_defaults_for_missing_params(problem):
+    A, _, y = problem
+    trained = ur.unroll(ISTA, 3, learn=["threshold"], operator=A)
+    fresh = ur.unroll(ISTA, 3, learn=["step", "threshold"]).double()
+    fresh.load_state_dict(trained.state_dict(), strict=False)
+    fresh(y, A)
+    torch.testing.assert_close(
+        fresh.param_values()["step"], torch.full((3,), 1 / A.lipschitz(), dtype=torch.float64)
+    )
+
+
+def test_per_feature_param_rejects_an_operator_of_another_size(problem):
+    A, _, y = problem
+    net = ur.unroll(
+        ISTA(threshold=ur.Param(0.1, positive=True, shape="x")), 3, learn="threshold", operator=A
+    )
+    other = ur.Matrix(torch.randn(20, 30, dtype=torch.float64))
+    with pytest.raises(
+        ValueError, match=r"A: the learned per-feature param 'threshold' has shape \(40,\)"
+    ):
+        net(y, other)
+
+
+def test_param_values_are_the_constrained_values(problem):
+    A, _, _ = problem
+    net = ur.unroll(ISTA, 4, learn="all", tied={"threshold"}, operator=A)
+    values = net.param_values()
+    assert values["step"].shape == (4,) and values["threshold"].shape == ()
+    torch.testing.assert_close(values["threshold"], torch.tensor(0.1, dtype=torch.float64))
+
+
+def test_one_param_object_in_two_iterations_keeps_both_names():
+    shared = ur.Param(0.5, positive=True)
+    first = ur.iteration(step=shared)(lambda x, y, A, step: x)
+    second = ur.iteration(gamma=shared)(lambda x, y, A, gamma: x)
+    assert first.params["step"].name == "step" and second.params["gamma"].name == "gamma"
+
+
+def test_registered_iteration_is_created_fresh():
+    @ur.iteration(step=ur.Param(0.5, positive=True))
+    def my_test_landweber(x, y, A, step):
+        return x - step * A.H(A(x) - y)
+
+    ur.register()(my_test_landweber)
+    assert "my_test_landweber" in ur.list_models("algorithm")
+    assert type(ur.create("my_test_landweber")) is type(my_test_landweber)

@@ -246,3 +246,18 @@ def test_to_converts_a_user_operator_and_its_declared_dtype() -> None:
 def test_complex_scalar_needs_a_complex_operator() -> None:
     with pytest.raises(TypeError, match="c: a complex scalar"):
         (1 + 2j) * Matrix(torch.randn(3, 4))
+
+
+def test_complex_scalar_with_zero_imaginary_part_keeps_a_real_operator_real() -> None:
+    A = complex(2, 0) * Matrix(torch.randn(3, 4))
+    assert not A(torch.randn(2, 4)).is_complex()
+
+
+def test_composition_and_sum_refuse_mismatched_dtypes() -> None:
+    A32, A64 = Matrix(torch.randn(3, 3)), Matrix(torch.randn(3, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"A @ B: dtype must match"):
+        A32 @ A64
+    with pytest.raises(TypeError, match=r"A \+ B: dtype must match"):
+        A32 + A64
+    with pytest.raises(ValueError, match="batch_size must match"):
+        Matrix(torch.randn(2, 3, 3)) @ Matrix(torch.randn(4, 3, 3))

@@ -206,3 +206,17 @@ def test_gram_of_a_learned_matrix_is_differentiable() -> None:
     x = torch.randn(3, 6, dtype=torch.float64)
     Matrix(M).gram(x).sum().backward()
     assert M.grad is not None and M.grad.abs().sum() > 0
+
+
+def test_solve_gram_caches_the_factor_for_a_fixed_penalty_and_refuses_a_vector_one() -> None:
+    A = Matrix(torch.randn(6, 9, dtype=torch.float64))
+    b = torch.randn(2, 9, dtype=torch.float64)
+    first = A.solve_gram(b, 0.5)
+    assert A._cache["cholesky"][0] == 0.5
+    torch.testing.assert_close(A.solve_gram(b, 0.5), first)
+    torch.testing.assert_close(
+        A.solve_gram(b, 2.0),
+        torch.linalg.solve(A.M.T @ A.M + 2 * torch.eye(9, dtype=torch.float64), b.T).T,
+    )
+    with pytest.raises(ValueError, match=r"rho: Matrix\.solve_gram needs one penalty"):
+        A.solve_gram(b, torch.ones(9))

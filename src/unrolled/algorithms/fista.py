@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..core import Layer, register
-from .ista import ISTA
+from .ista import ProximalGradient
 
 
 class FISTAState(NamedTuple):
@@ -20,25 +20,25 @@ class FISTAState(NamedTuple):
 
 
 @register("fista")
-class FISTA(ISTA):
+class FISTA(ProximalGradient):
     """FISTA (Beck & Teboulle 2009) for ``min_x ½‖Ax − y‖² + λ R(x)``:
 
         x_{t+1} = prox_{α λ R}(z_t − α Aᴴ(A z_t − y))
         s_{t+1} = (1 + √(1 + 4 s_t²)) / 2
         z_{t+1} = x_{t+1} + ((s_t − 1)/s_{t+1}) (x_{t+1} − x_t),     x_0 = z_0 = 0, s_0 = 1
 
-    Params and slot are `ISTA`'s (inherited): ``step`` α (default 1/L), ``threshold`` λ,
-    ``prox(v, tau)``.
+    Params and slot as `ISTA` (both from `ProximalGradient`): ``step`` α (default 1/L),
+    ``threshold`` λ, ``prox(v, tau)``.
 
     Shapes: ``y`` (B, *A.out_shape), ``x`` (B, *A.in_shape).
     """
 
-    def init(self, y: Tensor, A: Any) -> FISTAState:  # type: ignore[override]
+    def init(self, y: Tensor, A: Any) -> FISTAState:
         Aty = A.H(y)
         x = torch.zeros_like(Aty)
         return FISTAState(x, x, 1.0, Aty)
 
-    def update(self, state: FISTAState, y: Tensor, A: Any, p: Layer) -> FISTAState:  # type: ignore[override]
+    def update(self, state: FISTAState, y: Tensor, A: Any, p: Layer) -> FISTAState:
         x, z, t, Aty = state
         x_new = p.prox(z - p.step * (A.gram(z) - Aty), p.step * p.threshold)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2

@@ -16,8 +16,17 @@ class ISTAState(NamedTuple):
     Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
 
 
+class ProximalGradient(Algorithm):
+    """The params and slot of proximal-gradient methods for ``½‖Ax − y‖² + λ R(x)`` (abstract:
+    `ISTA` and `FISTA` define the iteration)."""
+
+    step = Param("1/L", positive=True, doc="gradient step α")
+    threshold = Param(0.1, positive=True, doc="regularisation weight λ")
+    prox = Slot(L1(), doc="prox(v, tau) -> x, the proximal map of tau·R")
+
+
 @register("ista")
-class ISTA(Algorithm):
+class ISTA(ProximalGradient):
     """Proximal gradient descent for ``min_x ½‖Ax − y‖² + λ R(x)`` (Daubechies, Defrise & De Mol
     2004; with R = ‖·‖₁ it is ISTA):
 
@@ -29,10 +38,6 @@ class ISTA(Algorithm):
 
     Shapes: ``y`` (B, *A.out_shape), ``x`` (B, *A.in_shape).
     """
-
-    step = Param("1/L", positive=True, doc="gradient step α")
-    threshold = Param(0.1, positive=True, doc="regularisation weight λ")
-    prox = Slot(L1(), doc="prox(v, tau) -> x, the proximal map of tau·R")
 
     def init(self, y: Tensor, A: Any) -> ISTAState:
         Aty = A.H(y)

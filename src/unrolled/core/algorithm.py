@@ -54,6 +54,12 @@ def _collect(cls: type, kind: type) -> dict[str, Any]:
     return found
 
 
+def _named_slot(slot: Slot, name: str) -> Slot:
+    named = Slot(slot.default, doc=slot.doc)
+    named.name = name
+    return named
+
+
 class Algorithm:
     """Base class of every classical algorithm (see the module docstring for the contract).
 
@@ -70,14 +76,17 @@ class Algorithm:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.param_specs = _collect(cls, Param)
-        cls.slot_specs = _collect(cls, Slot)
-        for name, spec in {**cls.param_specs, **cls.slot_specs}.items():
+        specs = {**_collect(cls, Param), **_collect(cls, Slot)}
+        for name in specs:
             if name in RESERVED or name.startswith("_"):
                 raise TypeError(
                     f"{cls.__name__}: {name!r} is reserved and cannot name a param or slot"
                 )
-            spec.name = name
+        # named copies: one Param object declared in two algorithms keeps both names apart
+        cls.param_specs = {
+            n: s.with_default(s.default, n) for n, s in specs.items() if isinstance(s, Param)
+        }
+        cls.slot_specs = {n: _named_slot(s, n) for n, s in specs.items() if isinstance(s, Slot)}
 
     def __init__(self, **overrides: Any) -> None:
         self.params: dict[str, Param] = dict(self.param_specs)
@@ -85,8 +94,7 @@ class Algorithm:
         for name, value in overrides.items():
             if name in self.params:
                 if isinstance(value, Param):
-                    value = value.with_default(value.default)
-                    value.name = name
+                    value = value.with_default(value.default, name)
                 else:
                     value = self.params[name].with_default(value)
                 self.params[name] = value
@@ -98,8 +106,7 @@ class Algorithm:
                             f"({self.slots[name].doc or 'the slot signature'}), got {type(value).__name__}"
                         )
                     value = Slot(value, doc=self.slots[name].doc)
-                value.name = name
-                self.slots[name] = value
+                self.slots[name] = _named_slot(value, name)
             else:
                 raise TypeError(
                     f"{type(self).__name__}() got an unexpected keyword {name!r}; its params are "

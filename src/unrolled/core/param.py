@@ -14,6 +14,7 @@ classical default that a learnable `nn.Module` may replace.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class Param:
         self.between = between
         self.shape = shape
         self.doc = doc
-        self.name = "param"  # set by Algorithm when the class is created
+        self.name = "Param default"  # the param's name once an Algorithm declares it
         self.default = self._check_default(default)
 
     # -- defaults ---------------------------------------------------------------------------
@@ -120,10 +121,10 @@ class Param:
             self.check(default)
         return default
 
-    def with_default(self, default: Any) -> Param:
-        """A copy of this param with another default (validated against the constraint)."""
-        p = Param.__new__(Param)
-        p.__dict__.update(self.__dict__)
+    def with_default(self, default: Any, name: str | None = None) -> Param:
+        """A copy of this param with another default (validated) and optionally another name."""
+        p = copy.copy(self)
+        p.name = self.name if name is None else name
         p.default = p._check_default(default)
         return p
 
@@ -155,6 +156,9 @@ class Param:
         if isinstance(d, numbers.Real):
             d = float(d)
             self.check(d)
+        elif isinstance(d, Tensor) and getattr(A, "dtype", None) is not None:
+            real = A.dtype.to_real() if A.dtype.is_complex else A.dtype
+            d = d.to(device=A.device, dtype=real)  # a no-op when it already matches
         return d
 
     def resolved_shape(self, A: Any) -> tuple[int, ...]:

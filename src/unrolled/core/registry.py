@@ -27,15 +27,16 @@ def register(name: str | None = None, *, kind: str | None = None) -> Callable[[F
     """
 
     def decorate(factory: F) -> F:
-        key = (name or factory.__name__).lower()
+        target = type(factory) if isinstance(factory, Algorithm) else factory  # an @iteration
+        key = (name or target.__name__).lower()
         k = kind or (
-            "algorithm" if isinstance(factory, type) and issubclass(factory, Algorithm) else "model"
+            "algorithm" if isinstance(target, type) and issubclass(target, Algorithm) else "model"
         )
         if k not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {k!r}")
-        if key in _REGISTRY and _REGISTRY[key][1] is not factory:
+        if key in _REGISTRY and _REGISTRY[key][1] is not target:
             raise ValueError(f"name: {key!r} is already registered to {_REGISTRY[key][1]!r}")
-        _REGISTRY[key] = (k, factory)
+        _REGISTRY[key] = (k, target)
         return factory
 
     return decorate

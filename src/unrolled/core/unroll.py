@@ -21,6 +21,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .algorithm import Algorithm, Layer
 from .checks import check_operator, check_tensor
+from .param import PER_FEATURE
 
 BACKPROP = ("full", "checkpoint")
 
@@ -86,7 +87,11 @@ class Unrolled(nn.Module):
             check_operator(operator, "operator")
         alg_name = type(algorithm).__name__
 
-        learn = tuple(algorithm.params) if learn == "all" else _names(learn, "learn")
+        learn = (
+            tuple(algorithm.params)
+            if learn == "all"
+            else tuple(dict.fromkeys(_names(learn, "learn")))
+        )
         for name in learn:
             if name not in algorithm.params:
                 hint = " (a slot: pass it in replace=)" if name in algorithm.slots else ""
@@ -116,6 +121,10 @@ class Unrolled(nn.Module):
         self._pending = set(learn)  # learned params waiting for an operator to initialise them
         self._defaults: dict[str, Tensor] = {}  # learned params' initial values, float64
 
+        if replace is not None and not isinstance(replace, Mapping):
+            raise TypeError(
+                f"replace: expected a dict slot name -> module or factory, got {type(replace).__name__}"
+            )
         for name, value in (replace or {}).items():
             if name not in algorithm.slots:
                 hint = " (a param: pass it in learn=)" if name in algorithm.params else ""
@@ -124,23 +133,36 @@ class Unrolled(nn.Module):
                     f"{sorted(algorithm.slots)}"
                 )
             self.slots[name] = self._replacement(name, value)
+        for name, spec in algorithm.slots.items():  # so .to(), .eval() and state_dict reach them
+            if name not in self.slots and isinstance(spec.default, nn.Module):
+                self.slots[name] = spec.default
 
-        A0 = operator
         for name in learn:
             spec = algorithm.params[name]
-            shape = spec.resolved_shape(A0) if operator is not None else spec.shape
+            shape = spec.resolved_shape(operator) if operator is not None else spec.shape
             if not isinstance(shape, tuple):
                 raise ValueError(
                     f"learn: {name!r} has one value per feature (shape={shape!r}); pass operator= "
                     f"so its shape is known"
                 )
             full = shape if name in self.tied else (layers, *shape)
-            self.params[name] = nn.Parameter(torch.zeros(full, dtype=_real_dtype(A0)))
+            self.params[name] = nn.Parameter(torch.zeros(full, dtype=_real_dtype(operator)))
+        self._per_feature = {
+            name: self.params[name].shape[-len(algorithm.params[name].resolved_shape(operator)) :]
+            for name in learn
+            if algorithm.params[name].shape == PER_FEATURE
+        }
         self._initialise(operator)
 
     def _replacement(self, name: str, value: Any) -> nn.Module:
         if isinstance(value, nn.Module):
             return value
+        if isinstance(value, type):
+            raise TypeError(
+                f"replace[{name!r}]: got the class {value.__name__}, expected a module or a "
+                f"factory; pass {value.__name__}() to share one module, or "
+                f"lambda k: {value.__name__}() for one per layer"
+            )
         if not callable(value):
             raise TypeError(
                 f"replace[{name!r}]: expected an nn.Module (shared by all layers) or a factory "
@@ -163,8 +185,13 @@ class Unrolled(nn.Module):
 
         Without an operator (``A is None``) only defaults that need none are set; rules such as
         ``1/L`` wait for the first call. Defaults are kept in float64 so that a later
-        ``.double()`` restores an untrained param at full precision.
+        ``.double()`` restores an untrained param at full precision. With an operator, the fixed
+        params' rules are evaluated too, so that ``A`` caches what they need (its Lipschitz
+        constant) before any ``torch.compile`` trace.
         """
+        if A is not None:
+            for name in self._fixed:
+                self.algorithm.params[name].resolve(A)
         for name in sorted(self._pending):
             spec = self.algorithm.params[name]
             if A is None and (isinstance(spec.default, str) or callable(spec.default)):
@@ -190,9 +217,11 @@ class Unrolled(nn.Module):
             ) from None
         return self.algorithm.params[name].to_raw(value.clone()).to(raw.dtype)
 
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        super()._load_from_state_dict(*args, **kwargs)
-        self._pending.clear()  # loaded values supersede the defaults
+    def _load_from_state_dict(self, state_dict: Mapping[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        for name in list(self._pending):  # loaded values supersede the defaults
+            if f"{prefix}params.{name}" in state_dict:
+                self._pending.discard(name)
 
     def _apply(self, fn: Callable[[Tensor], Tensor], *args: Any, **kwargs: Any) -> Unrolled:
         untrained = [
@@ -208,6 +237,12 @@ class Unrolled(nn.Module):
                 self.params[name].copy_(self._initial_raw(name))
         return self
 
+    def param_values(self) -> dict[str, Tensor]:
+        """The learned params' constrained values: ``(K, *shape)``, or ``(*shape)`` if tied."""
+        return {
+            name: self.algorithm.params[name].from_raw(raw) for name, raw in self.params.items()
+        }
+
     def layer_params(self, A: Any) -> list[Layer]:
         """The K layers' params and slots (learned values constrained, fixed ones resolved)."""
         alg = self.algorithm
@@ -216,8 +251,7 @@ class Unrolled(nn.Module):
             if name not in self.slots:
                 shared[name] = spec.default
         varying: list[tuple[str, Any]] = []
-        for name, raw in self.params.items():
-            value = alg.params[name].from_raw(raw)
+        for name, value in self.param_values().items():
             if name in self.tied:
                 shared[name] = value
             else:
@@ -249,6 +283,7 @@ class Unrolled(nn.Module):
             check_operator(A, "A")
         if self._pending:
             self._initialise(A)
+        self._check_call(y, A)
         alg = self.algorithm
         update = alg.update
         if self.backprop == "checkpoint" and torch.is_grad_enabled():
@@ -263,6 +298,23 @@ class Unrolled(nn.Module):
         if trace:
             return x, torch.stack(outputs)
         return x
+
+    def _check_call(self, y: Tensor, A: Any) -> None:
+        """Metadata checks only (no host sync): the data's dtype and shape suit the learned params."""
+        for raw in self.params.values():
+            real = y.dtype.to_real() if y.is_complex() else y.dtype
+            if real != raw.dtype:
+                raise TypeError(
+                    f"y: dtype {y.dtype} does not match the network's learned params ({raw.dtype}); "
+                    f"convert one of them, e.g. net.to({real}) or y.to({raw.dtype})"
+                )
+            break
+        for name, shape in self._per_feature.items():
+            if tuple(A.in_shape or ()) != tuple(shape):
+                raise ValueError(
+                    f"A: the learned per-feature param {name!r} has shape {tuple(shape)}, but A's "
+                    f"in_shape is {A.in_shape}"
+                )
 
     def extra_repr(self) -> str:
         parts = [f"algorithm={self.algorithm!r}", f"layers={self.layers}"]
@@ -306,7 +358,12 @@ def unroll(
         operator: a default forward model ``A``; it also resolves rule defaults (``1/L``) now
             rather than on the first call.
         backprop: ``"full"``, or ``"checkpoint"`` to recompute each layer in the backward pass
-            (`torch.utils.checkpoint`), so activation memory does not grow with depth.
+            (`torch.utils.checkpoint`): only each layer's input state is kept, not its
+            intermediate activations, so memory grows far more slowly with depth.
+
+    Bind ``operator=`` (or call the network once) before ``torch.compile`` or DDP: rule
+    defaults such as ``1/L`` are resolved eagerly on the operator, never inside a trace, and
+    every rank starts from the same values.
     """
     return Unrolled(
         algorithm,

@@ -241,6 +241,14 @@ class _Combination(LinearOperator):
     A: LinearOperator
     B: LinearOperator
 
+    def _check_compatible(self, A: LinearOperator, B: LinearOperator, op: str) -> None:
+        for attr in ("dtype", "device", "batch_size"):
+            a, b = getattr(A, attr), getattr(B, attr)
+            if a is not None and b is not None and a != b:
+                raise (ValueError if attr == "batch_size" else TypeError)(
+                    f"A {op} B: {attr} must match, got {a} and {b}"
+                )
+
     @property
     def batch_size(self) -> int | None:  # type: ignore[override]
         return self.A.batch_size if self.A.batch_size is not None else self.B.batch_size
@@ -262,6 +270,7 @@ class Composition(_Combination):
             raise ValueError(
                 f"A @ B: A's in_shape {A.in_shape} must equal B's out_shape {B.out_shape}"
             )
+        self._check_compatible(A, B, "@")
         self.A, self.B = A, B
 
     in_shape = property(lambda self: self.B.in_shape)  # type: ignore[assignment]
@@ -285,6 +294,7 @@ class Sum(_Combination):
             a, b = getattr(A, attr), getattr(B, attr)
             if None not in (a, b) and tuple(a) != tuple(b):
                 raise ValueError(f"A + B: {attr} must match, got {a} and {b}")
+        self._check_compatible(A, B, "+")
         self.A, self.B = A, B
 
     in_shape = property(lambda self: self.A.in_shape or self.B.in_shape)  # type: ignore[assignment]
@@ -304,6 +314,8 @@ class Scaled(LinearOperator):
     """``c * A`` for a (real or complex) number ``c``; adjoint ``conj(c) Aᴴ``."""
 
     def __init__(self, A: LinearOperator, c: numbers.Number) -> None:
+        if isinstance(c, complex) and c.imag == 0:
+            c = c.real  # keeps a real operator real
         if (
             isinstance(c, complex)
             and c.imag != 0

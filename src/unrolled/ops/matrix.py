@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -32,7 +35,7 @@ class Matrix(LinearOperator):
         if M.shape[-1] == 0 or M.shape[-2] == 0:
             raise ValueError(f"M: expected non-empty dimensions, got {tuple(M.shape)}")
         self.M = M
-        self._cache: dict[str, Tensor] = {}
+        self._cache: dict[str, Any] = {}
 
     in_shape = property(lambda self: (self.M.shape[-1],))  # type: ignore[assignment]
     out_shape = property(lambda self: (self.M.shape[-2],))  # type: ignore[assignment]
@@ -82,10 +85,26 @@ class Matrix(LinearOperator):
         return G
 
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
+        """``(MᴴM + ρI)⁻¹ b`` by Cholesky; ``ρ`` a number or a one-element tensor.
+
+        The factor is cached for a numeric ρ (a fixed penalty: ADMM's layers share it) when
+        ``M`` is constant; a tensor ρ (learned) is factorised on each call, differentiably.
+        """
         self._check(b, "b", self.in_shape)
-        G = self._small_gram()
-        eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
-        L = torch.linalg.cholesky(G + rho * eye)
+        if isinstance(rho, Tensor) and rho.numel() != 1:
+            raise ValueError(
+                f"rho: Matrix.solve_gram needs one penalty (a number or a one-element tensor), "
+                f"got shape {tuple(rho.shape)}"
+            )
+        cached = self._cache.get("cholesky")
+        if isinstance(rho, numbers.Real) and cached is not None and cached[0] == rho:
+            L = cached[1]
+        else:
+            G = self._small_gram()
+            eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+            L = torch.linalg.cholesky(G + rho * eye)
+            if isinstance(rho, numbers.Real) and not self.M.requires_grad:
+                self._cache["cholesky"] = (rho, L)
         m, n = self.M.shape[-2:]
         if m < n:  # (MᴴM + ρI)⁻¹ = (I − Mᴴ(MMᴴ + ρI)⁻¹M)/ρ
             return (b - self.adjoint(_solve_rows(L, self.forward(b)))) / rho
