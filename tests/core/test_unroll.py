@@ -309,3 +309,14 @@ def test_registered_iteration_is_created_fresh():
     ur.register()(my_test_landweber)
     assert "my_test_landweber" in ur.list_models("algorithm")
     assert type(ur.create("my_test_landweber")) is type(my_test_landweber)
+
+
+def test_depth_runs_the_first_layers(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 6, learn="all", operator=A)
+    x3, trace3 = net(y, trace=True, depth=3)
+    assert trace3.shape[0] == 3
+    torch.testing.assert_close(x3, ISTA().run(y, A, iterations=3))
+    for bad in (0, 7, 2.0):
+        with pytest.raises(ValueError, match=r"depth: expected an int in \[1, 6\]"):
+            net(y, depth=bad)

@@ -48,10 +48,10 @@ def _real_dtype(A: Any) -> torch.dtype:
 class Unrolled(nn.Module):
     """An algorithm unrolled into ``layers`` layers; build it with `unroll`.
 
-    Call: ``net(y, A=None, trace=False)`` with ``y`` of shape ``(B, *A.out_shape)`` returns ``x``
-    of shape ``(B, *A.in_shape)``, or ``(x, trace)`` with ``trace`` of shape
+    Call: ``net(y, A=None, trace=False, depth=None)`` with ``y`` of shape ``(B, *A.out_shape)``
+    returns ``x`` of shape ``(B, *A.in_shape)``, or ``(x, trace)`` with ``trace`` of shape
     ``(K, B, *A.in_shape)``, every layer's output. ``A`` defaults to the operator bound with
-    ``operator=``.
+    ``operator=``; ``depth=k`` runs only the first k layers (trace ``(k, B, ...)``).
 
     Attributes:
         algorithm: the `Algorithm` whose ``update`` each layer runs.
@@ -270,9 +270,14 @@ class Unrolled(nn.Module):
         return layers
 
     def forward(
-        self, y: Tensor, A: Any = None, trace: bool = False
+        self, y: Tensor, A: Any = None, trace: bool = False, depth: int | None = None
     ) -> Tensor | tuple[Tensor, Tensor]:
+        """Run the network; ``depth`` runs only the first layers (layer-wise training)."""
         check_tensor(y, "y")
+        if depth is None:
+            depth = self.layers
+        elif isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= self.layers:
+            raise ValueError(f"depth: expected an int in [1, {self.layers}], got {depth!r}")
         if A is None:
             A = self.operator
             if A is None:
@@ -290,7 +295,7 @@ class Unrolled(nn.Module):
             update = _checkpointed(alg.update)
         state = alg.init(y, A)
         outputs = []
-        for p in self.layer_params(A):
+        for p in self.layer_params(A)[:depth]:
             state = update(state, y, A, p)
             if trace:
                 outputs.append(alg.output(state))
