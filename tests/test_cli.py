@@ -47,3 +47,15 @@ def test_python_dash_m():
     )
     assert result.returncode == 0, result.stderr
     assert "--seconds" in result.stdout and "--test-size" not in result.stdout
+
+
+def test_list_shows_every_registered_name(capsys):
+    import unrolled as ur
+    from unrolled.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ur.list_models():
+        assert name in out
+    assert main(["list", "--kind", "algorithm"]) == 0
+    assert "algorithm" in capsys.readouterr().out

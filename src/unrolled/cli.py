@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import math
 from collections.abc import Sequence
@@ -15,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from .algorithms import ISTA
-from .core import Algorithm, unroll
+from .core import Algorithm, get, list_models, unroll
+from .core.registry import KINDS
 from .data import SparseCoding
 from .metrics import nmse_db, nmse_db_per_layer
 from .train import train_steps
@@ -84,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=_positive(int), default=500, help=argparse.SUPPRESS)
     demo.add_argument("--test-size", type=_positive(int), default=1000, help=argparse.SUPPRESS)
     demo.set_defaults(run=demo_command)
+    listing = commands.add_parser(
+        "list",
+        help="list the registered algorithms and models",
+        description="List every registered algorithm and model with a one-line description.",
+    )
+    listing.add_argument("--kind", choices=KINDS, help="only algorithms or only models")
+    listing.set_defaults(run=list_command)
     return parser
 
 
@@ -105,6 +114,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     return args.run(args)
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """``unrolled list``: registered names, kinds and the first line of each docstring."""
+    names = list_models(args.kind)
+    algorithms = set(list_models("algorithm"))
+    width = max((len(n) for n in names), default=4)
+    for name in names:
+        factory = get(name)
+        paragraph = " ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split())
+        summary = paragraph.rstrip(":")
+        if len(summary) > 100:
+            summary = summary[:99].rstrip() + "…"
+        kind = "algorithm" if name in algorithms else "model"
+        print(f"{name:<{width}}  {kind:<9}  {summary}")
+    return 0
 
 
 # -- demo ------------------------------------------------------------------------------------
