@@ -1,0 +1,26 @@
+"""The sparse-coding benchmark script runs and merges its parts (tiny, no timing asserted)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "sparse_coding.py"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("sparse_coding_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_classical_part_reproduces_amp_and_merges(tmp_path):
+    out = tmp_path / "sc.json"
+    out.write_text(json.dumps({"other": {"kept": True}}))
+    args = ["--part", "classical", "--amp-iterations", "30", "--fista-iterations", "5"]
+    load().main([*args, "--ista-iterations", "5", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data["other"] == {"kept": True}
+    classical = data["classical"]
+    assert classical["iterations_to_minus_35_db"]["amp"] <= 30  # published: 25
+    assert len(classical["nmse_db_per_iteration"]["ista"]) == 5
