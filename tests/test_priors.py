@@ -8,7 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-from unrolled.priors import L1, L2, Box, NonNegative, Prior, Tikhonov, soft_threshold
+from unrolled.priors import (
+    L1,
+    L2,
+    Box,
+    NonNegative,
+    Prior,
+    Tikhonov,
+    soft_threshold,
+    soft_threshold_support,
+    support_count,
+)
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None)
 ids = lambda d: str(d).removeprefix("torch.")  # noqa: E731
@@ -96,6 +106,71 @@ def test_soft_threshold_complex_zero_input_no_nan() -> None:
     (out.conj() * w).real.sum().backward()
     assert torch.isfinite(torch.view_as_real(v.grad)).all() and torch.isfinite(tau.grad)
     assert torch.all(v.grad[:, :2] == 0)
+
+
+# -- soft thresholding with support selection ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("fraction", "count"), [(0.0, 0), (0.012, 6), (0.024, 12), (0.13, 65)])
+def test_support_count_rounds_to_nearest(fraction, count) -> None:
+    assert support_count(fraction, 500) == count
+    assert support_count(0.0049, 100) == 0 and support_count(0.005, 100) == 1
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, torch.tensor(0.1)])
+def test_support_count_rejects_bad_fractions(fraction) -> None:
+    with pytest.raises(ValueError, match="fraction: expected a number in"):
+        support_count(fraction, 10)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.05, 0.2, 1.0])
+@pytest.mark.parametrize("shape", [(7, 40), (3, 4, 10)], ids=["vectors", "images"])
+def test_support_selection_keeps_exactly_the_largest(fraction, shape) -> None:
+    v = 2 * randn(*shape, seed=3)
+    v[v.abs() < 0.3] = 0.5  # every entry above the threshold, so the count is exact
+    tau = torch.tensor(0.25, dtype=torch.float64)
+    out = soft_threshold_support(v, tau, fraction)
+    count = round(fraction * v[0].numel())
+    kept = (out == v).flatten(1)
+    assert kept.sum(1).tolist() == [count] * shape[0]
+    shrunk = soft_threshold(v, tau)
+    torch.testing.assert_close(out[out != v], shrunk[out != v])
+    mag = v.abs().flatten(1)
+    if 0 < count < mag.shape[1]:  # the kept ones are the largest of their sample
+        assert (
+            torch.where(kept, mag, torch.inf).amin(1) >= torch.where(kept, 0, mag).amax(1)
+        ).all()
+
+
+def test_support_selection_skips_entries_below_the_threshold_and_handles_ties() -> None:
+    v = torch.tensor([[3.0, -0.1, 0.05, 2.0], [1.0, 1.0, 1.0, 1.0]])
+    out = soft_threshold_support(v, 0.5, 0.75)  # 3 of 4 selected, but only those above τ
+    torch.testing.assert_close(out[0], torch.tensor([3.0, 0.0, 0.0, 2.0]))
+    assert (out[1] == 1.0).sum() == 3 and (out[1] == 0.5).sum() == 1  # ties: exactly 3
+    torch.testing.assert_close(soft_threshold_support(v, 0.5, 0.0), soft_threshold(v, 0.5))
+
+
+def test_support_selection_gradients() -> None:
+    v = 2 * randn(3, 10, seed=4)
+    tau = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: soft_threshold_support(v, t, 0.2), (tau,))
+    w = v.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda u: soft_threshold_support(u, 0.4, 0.2), (w,))
+
+
+def test_support_selection_complex_and_compiled() -> None:
+    v = 2 * randn(3, 10, dtype=torch.complex128, seed=5)
+    out = soft_threshold_support(v, 0.3, 0.2)
+    assert ((out == v).sum(1) == 2).all()
+    torch._dynamo.reset()
+    f = torch.compile(soft_threshold_support, fullgraph=True)
+    r = 2 * randn(4, 50, dtype=torch.float32, seed=6)
+    torch.testing.assert_close(f(r, 0.3, 0.1), soft_threshold_support(r, 0.3, 0.1))
+
+
+def test_support_selection_needs_a_batch() -> None:
+    with pytest.raises(ValueError, match=r"v: expected a batch"):
+        soft_threshold_support(randn(5), 0.1, 0.2)
 
 
 # -- prox optimality (property) -------------------------------------------------------------------

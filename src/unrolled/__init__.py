@@ -7,7 +7,7 @@ sizes, thresholds and sub-operators are learned end to end::
     net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
 """
 
-from . import algorithms, ops, priors
+from . import algorithms, models, ops, priors
 from .core import (
     PER_FEATURE,
     RULES,
@@ -41,6 +41,7 @@ __all__ = [
     "create",
     "iteration",
     "list_models",
+    "models",
     "ops",
     "priors",
     "register",

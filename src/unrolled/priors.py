@@ -11,6 +11,7 @@ a tensor broadcastable to ``v`` (per layer, per sample or per feature).
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -44,6 +45,47 @@ def soft_threshold(v: Tensor, tau: float | Tensor) -> Tensor:
     if isinstance(tau, numbers.Real):  # a fixed threshold: one fused kernel
         return torch.nn.functional.softshrink(v, float(tau))
     return v - v.clamp(-tau, tau)
+
+
+def support_count(fraction: float, size: int) -> int:
+    """How many of ``size`` entries a support ``fraction`` in [0, 1] selects: ⌊fraction·size⌉
+    (rounded half up, so that 1.2 % of 500 is 6 despite the binary rounding of 0.012)."""
+    if not (isinstance(fraction, numbers.Real) and 0 <= fraction <= 1):
+        raise ValueError(f"fraction: expected a number in [0, 1], got {fraction!r}")
+    return min(size, math.floor(fraction * size + 0.5))
+
+
+def soft_threshold_support(v: Tensor, tau: float | Tensor, fraction: float) -> Tensor:
+    """Soft thresholding with support selection (Chen et al. 2018, "LISTA-CPSS"):
+
+        out_i = v_i                 if i is among the ⌊fraction·N⌉ largest |v_i| of its sample
+                                    and |v_i| > τ
+        out_i = soft_threshold(v_i, τ)   otherwise
+
+    The selected entries, trusted to be in the support, pass un-thresholded (so they are not
+    biased towards zero); the others are shrunk as usual. With ``fraction = 0`` this is
+    `soft_threshold`.
+
+    Args:
+        v: ``(B, *shape)``; the selection is per sample, over its N = prod(shape) entries.
+        tau: the threshold, a number or a tensor broadcastable to ``v``.
+        fraction: a number in [0, 1] (a Python number: the count is part of the graph's shape,
+            so no host sync and one compiled graph per count).
+
+    The selection is exactly ⌊fraction·N⌉ entries per sample (``torch.topk``; among ties, which
+    ones is unspecified), intersected with ``|v| > τ``; backpropagation treats it as constant.
+    """
+    if v.ndim < 2:
+        raise ValueError(f"v: expected a batch (B, ...) of at least 2 dims, got {tuple(v.shape)}")
+    shrunk = soft_threshold(v, tau)
+    count = support_count(fraction, math.prod(v.shape[1:]))
+    if count == 0:
+        return shrunk
+    mag = v.abs()
+    flat = mag.flatten(1)
+    top = torch.zeros_like(flat, dtype=torch.bool)
+    top = top.scatter(1, flat.topk(count, dim=1, sorted=False).indices, True).view_as(v)
+    return torch.where(top & (mag > tau), v, shrunk)
 
 
 class L1(Prior):
@@ -123,4 +165,14 @@ class Box(Prior):
         return f"lo={self.lo}, hi={self.hi}"
 
 
-__all__ = ["L1", "L2", "Box", "NonNegative", "Prior", "Tikhonov", "soft_threshold"]
+__all__ = [
+    "L1",
+    "L2",
+    "Box",
+    "NonNegative",
+    "Prior",
+    "Tikhonov",
+    "soft_threshold",
+    "soft_threshold_support",
+    "support_count",
+]

@@ -25,7 +25,7 @@ def _per_sample(v: Tensor, like: Tensor) -> Tensor:
 class AMP(Algorithm):
     """AMP with soft thresholding (Donoho, Maleki & Montanari 2009; Bayati & Montanari 2011):
 
-        r_t     = x_t + Aᴴ z_t
+        r_t     = x_t + Aᴴ z_t                     (back-projection: `backproject`)
         θ_t     = α σ̂_t,   σ̂_t = ‖z_t‖₂ / √m  (the RMS of the residual estimates the noise level)
         x_{t+1} = η(r_t; θ_t)                      (soft threshold)
         z_{t+1} = y − A x_{t+1} + (1/m) Σᵢ η'(r_t; θ_t)ᵢ · z_t,     x_0 = 0, z_0 = y
@@ -46,7 +46,7 @@ class AMP(Algorithm):
         x, z = state
         m = z[0].numel()
         sigma = torch.linalg.vector_norm(z.flatten(1), dim=1) / m**0.5
-        r = x + A.H(z)
+        r = x + self.backproject(z, A, p)
         theta = p.alpha * _per_sample(sigma, r)
         x = soft_threshold(r, theta)
         if r.is_complex():
@@ -58,3 +58,10 @@ class AMP(Algorithm):
             div = (x != 0).to(r.dtype)
         onsager = div.flatten(1).sum(1) / m
         return AMPState(x, y - A(x) + _per_sample(onsager, z) * z)
+
+    def backproject(self, z: Tensor, A: Any, p: Layer) -> Tensor:
+        """The back-projection of the residual, ``Aᴴz``: ``(B, *A.out_shape) -> (B, *A.in_shape)``.
+
+        A subclass may learn it (LAMP, `unrolled.models.lamp`, uses a matrix ``B_t`` per layer).
+        """
+        return A.H(z)

@@ -1,0 +1,138 @@
+"""What the sparse-coding models share: the operator as a dense matrix, matrix params sized to
+it, readable rules, and the support-selection schedule of LISTA-CPSS and ALISTA."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..core import Algorithm, Param
+from ..core.checks import check_operator
+from ..ops import Matrix
+
+
+class Rule:
+    """A `Param` default ``rule(A) -> value`` with a readable repr, e.g. ``Rule(f, "Aᵀ/L")``."""
+
+    def __init__(self, fn: Callable[[Any], Any], text: str) -> None:
+        self.fn = fn
+        self.text = text
+
+    def __call__(self, A: Any) -> Any:
+        return self.fn(A)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def over_lipschitz(lam: float) -> Rule:
+    """The rule ``λ/L`` with ``L = ‖A‖²``: ISTA's shrinkage for the ℓ1 weight λ at step 1/L."""
+    return Rule(lambda A: lam / A.lipschitz(), f"{lam:g}/L")
+
+
+def positive_number(value: Any, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+    return float(value)
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def operator_sizes(operator: Any, model: str) -> tuple[int, int]:
+    """``(m, n)`` of a real forward model ``A: ℝⁿ -> ℝᵐ`` shared by all samples; clear errors
+    otherwise (the LISTA family learns dense matrices sized and initialised from ``A``)."""
+    if operator is None:
+        raise ValueError(
+            f"operator: {model} sizes and initialises its matrices from the forward model; "
+            f"pass operator=A (e.g. unrolled.Matrix(M))"
+        )
+    check_operator(operator, "operator")
+    in_shape, out_shape = operator.in_shape, operator.out_shape
+    if in_shape is None or out_shape is None or len(in_shape) != 1 or len(out_shape) != 1:
+        raise ValueError(
+            f"operator: {model} needs vectors in and out (in_shape (n,), out_shape (m,)), got "
+            f"in_shape {in_shape} and out_shape {out_shape}"
+        )
+    if operator.batch_size is not None:
+        raise ValueError(
+            f"operator: {model} needs one operator for every sample, got a per-sample operator "
+            f"(batch_size {operator.batch_size})"
+        )
+    if operator.dtype is not None and operator.dtype.is_complex:
+        raise TypeError(
+            f"operator: {model} is real-valued, got a complex operator ({operator.dtype})"
+        )
+    return int(out_shape[0]), int(in_shape[0])
+
+
+def dense(A: Any) -> Tensor:
+    """``A`` as an ``(m, n)`` float64 matrix: a `unrolled.ops.Matrix`'s own, or ``A`` applied to
+    the identity. Rules build on it in float64; `Param.resolve` casts to ``A``'s dtype."""
+    _, n = operator_sizes(A, "dense")
+    if isinstance(A, Matrix):
+        M = A.M
+    else:
+        dtype = A.dtype or torch.get_default_dtype()
+        M = A(torch.eye(n, dtype=dtype, device=A.device)).mT
+    return M.detach().to(torch.float64)
+
+
+def sized_params(
+    cls: type[Algorithm], overrides: Mapping[str, Any], **shapes: tuple[int, ...]
+) -> dict[str, Any]:
+    """``overrides`` with each param named in ``shapes`` declared at that concrete shape.
+
+    A matrix param's shape depends on the operator (``(n, m)``), so an algorithm declares it in
+    the class (default, constraint, doc) and sizes it per instance. An override of such a param
+    (a value, a rule, or a whole `Param`) is sized too.
+    """
+    out = dict(overrides)
+    for name, shape in shapes.items():
+        spec = cls.param_specs[name]
+        value = out.get(name, spec)
+        if isinstance(value, Param):
+            spec, value = value, value.default
+        out[name] = Param(
+            value, positive=spec.positive, between=spec.between, shape=shape, doc=spec.doc
+        )
+    return out
+
+
+#: Support selection as in the LISTA-CPSS and ALISTA repositories: 1.2 % more entries of each
+#: sample per layer pass un-thresholded, at most 13 %.
+SUPPORT = (0.012, 0.13)
+
+
+def check_support(support: Any) -> tuple[float, float] | None:
+    """``None`` or a pair ``(per_layer, maximum)`` of fractions in [0, 1]."""
+    if support is None:
+        return None
+    if (
+        not isinstance(support, tuple | list)
+        or len(support) != 2
+        or not all(
+            isinstance(s, numbers.Real) and not isinstance(s, bool) and 0 <= s <= 1 for s in support
+        )
+    ):
+        raise ValueError(
+            f"support: expected None or a pair (per_layer, maximum) of fractions in [0, 1], "
+            f"got {support!r}"
+        )
+    return float(support[0]), float(support[1])
+
+
+def support_fraction(layer: int, per_layer: float, maximum: float) -> float:
+    """The fraction selected at 0-based ``layer``: ``min(per_layer·(layer + 1), maximum)``."""
+    return min(per_layer * (layer + 1), maximum)
