@@ -320,3 +320,39 @@ def test_depth_runs_the_first_layers(problem):
     for bad in (0, 7, 2.0):
         with pytest.raises(ValueError, match=r"depth: expected an int in \[1, 6\]"):
             net(y, depth=bad)
+
+
+def test_layer_parameters_say_which_layer_owns_what(problem):
+    A, _, _ = problem
+    shared = nn.Linear(2, 2)
+    net = ur.unroll(
+        ISTA,
+        3,
+        learn=["step", "threshold"],
+        tied={"threshold"},
+        replace={"prox": lambda k: L1() if k else nn.Sequential(L1(), nn.Linear(1, 1))},
+        operator=A,
+    )
+    net.extra = shared  # any other parameter is shared by all layers
+    owners = net.layer_parameters()
+    assert [(n, k, s) for n, _, k, s in owners] == [
+        ("params.step", 0, True),
+        ("params.step", 1, True),
+        ("params.step", 2, True),
+        ("params.threshold", None, False),
+        ("slots.prox.0.1.weight", 0, False),
+        ("slots.prox.0.1.bias", 0, False),
+        ("extra.weight", None, False),
+        ("extra.bias", None, False),
+    ]
+    assert all(p is dict(net.named_parameters())[n] for n, p, _, _ in owners)
+
+
+def test_layer_parameters_of_a_module_shared_by_several_layers_are_shared(problem):
+    A, _, _ = problem
+    one = nn.Sequential(L1(), nn.Linear(1, 1))
+    net = ur.unroll(ISTA, 3, replace={"prox": lambda k: one if k < 2 else L1()}, operator=A)
+    assert [(n, k) for n, _, k, _ in net.layer_parameters()] == [
+        ("slots.prox.0.1.weight", None),
+        ("slots.prox.0.1.bias", None),
+    ]

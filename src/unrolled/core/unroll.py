@@ -243,6 +243,35 @@ class Unrolled(nn.Module):
             name: self.algorithm.params[name].from_raw(raw) for name, raw in self.params.items()
         }
 
+    def layer_parameters(self) -> list[tuple[str, nn.Parameter, int | None, bool]]:
+        """Which layer owns each learned tensor: for per-layer learning rates and freezing.
+
+        Returns one ``(name, parameter, layer, sliced)`` per owner, ``name`` as in
+        ``named_parameters()`` and in that order:
+
+        - an untied param ``params.<name>``, shape ``(K, *shape)``: K entries, ``layer = k`` and
+          ``sliced = True``: layer k owns the slice ``parameter[k]``;
+        - a parameter of a per-layer slot module (``slots.<name>``, an `nn.ModuleList` of K):
+          ``layer = k`` and ``sliced = False``: layer k owns the whole tensor;
+        - a tied param, a parameter of a module shared by all layers, or one that several
+          layers' modules share: ``layer = None`` (``sliced = False``).
+        """
+        per_layer: dict[int, set[int]] = {}  # id(parameter) -> the layers whose module holds it
+        for module in self.slots.values():
+            if isinstance(module, nn.ModuleList):
+                for k, layer_module in enumerate(module):
+                    for p in layer_module.parameters():
+                        per_layer.setdefault(id(p), set()).add(k)
+        owners: list[tuple[str, nn.Parameter, int | None, bool]] = []
+        for name, p in self.named_parameters():
+            param = name.removeprefix("params.")
+            if param != name and param in self.params and param not in self.tied:
+                owners.extend((name, p, k, True) for k in range(self.layers))
+                continue
+            layers = per_layer.get(id(p), set())
+            owners.append((name, p, next(iter(layers)) if len(layers) == 1 else None, False))
+        return owners
+
     def layer_params(self, A: Any) -> list[Layer]:
         """The K layers' params and slots (learned values constrained, fixed ones resolved)."""
         alg = self.algorithm

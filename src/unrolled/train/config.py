@@ -1,0 +1,273 @@
+"""`FitConfig`: `fit`'s arguments, checked at the boundary, and the JSON that describes a run."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from torch import nn
+
+from .losses import LOSSES
+from .schedules import SCHEDULES
+
+LR_SCHEDULES = ("constant", "cosine")
+
+#: Arguments that shape the training trajectory: a resumed run must be given the same ones.
+#: (``max_steps`` and ``max_seconds`` may change: the budget left is re-shared from then on.)
+TRAJECTORY = (
+    "schedule",
+    "lr",
+    "batch_size",
+    "loss",
+    "layer_weights",
+    "refine",
+    "decay",
+    "patience",
+    "min_delta",
+    "eval_every",
+    "validation_size",
+    "lr_schedule",
+    "clip",
+    "stage_steps",
+    "restore_best",
+)
+
+
+def _is_real(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def _positive(value: Any, name: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if not (_is_real(value) and value > 0):
+        extra = " or None" if optional else ""
+        raise ValueError(f"{name}: expected a positive finite number{extra}, got {value!r}")
+    return float(value)
+
+
+def _positive_int(value: Any, name: str, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        extra = " or None" if optional else ""
+        raise ValueError(f"{name}: expected a positive int{extra}, got {value!r}")
+    return int(value)
+
+
+def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _numbers(value: Any, name: str, what: str) -> tuple[float, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name}: expected a sequence of {what}, got {type(value).__name__}")
+    out = []
+    for v in value:
+        if not _is_real(v):
+            raise ValueError(f"{name}: expected a sequence of {what}, got {v!r} in {value!r}")
+        out.append(float(v))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """`fit`'s arguments, checked (see `unrolled.train.fit` for each one's meaning)."""
+
+    schedule: str
+    lr: float
+    batch_size: int
+    loss: str
+    layer_weights: tuple[float, ...] | None
+    refine: tuple[float, ...] | None
+    decay: float | None
+    patience: int | None
+    min_delta: float
+    eval_every: int
+    validation_size: int | None
+    lr_schedule: str
+    clip: float | None
+    max_steps: int | None
+    max_seconds: float | None
+    stage_steps: int | None
+    checkpoint_every: int | None
+    restore_best: bool
+
+    @classmethod
+    def checked(cls, layers: int, validation: int, **kwargs: Any) -> FitConfig:
+        """Check every argument; ``layers`` is the model's K, ``validation`` the validation set's size."""
+        k = kwargs
+        schedule = _choice(k["schedule"], "schedule", SCHEDULES)
+        layer_weights = k["layer_weights"]
+        if layer_weights is not None:
+            if schedule != "deep-supervision":
+                raise ValueError(
+                    f"layer_weights: only the 'deep-supervision' schedule weighs layers, got "
+                    f"schedule={schedule!r}"
+                )
+            layer_weights = _numbers(layer_weights, "layer_weights", "non-negative numbers")
+            if len(layer_weights) != layers:
+                raise ValueError(
+                    f"layer_weights: expected {layers} weights (one per layer), got "
+                    f"{len(layer_weights)}"
+                )
+            if min(layer_weights) < 0 or sum(layer_weights) <= 0:
+                raise ValueError(
+                    f"layer_weights: expected non-negative weights with a positive sum, got "
+                    f"{list(layer_weights)}"
+                )
+        grows = schedule in ("layerwise", "stagewise")
+        refine, decay = k["refine"], k["decay"]
+        if refine is not None:
+            if not grows:
+                raise ValueError(
+                    f"refine: only the 'layerwise' and 'stagewise' schedules refine, got "
+                    f"schedule={schedule!r}"
+                )
+            refine = _numbers(refine, "refine", "positive learning-rate factors")
+            if any(r <= 0 for r in refine):
+                raise ValueError(
+                    f"refine: expected positive learning-rate factors, got {list(refine)}"
+                )
+        if decay is not None:
+            if not grows:
+                raise ValueError(
+                    f"decay: only the 'layerwise' and 'stagewise' schedules slow earlier layers "
+                    f"down, got schedule={schedule!r}"
+                )
+            if not (_is_real(decay) and 0 < decay <= 1):
+                raise ValueError(f"decay: expected a number in (0, 1], got {decay!r}")
+            decay = float(decay)
+        min_delta = k["min_delta"]
+        if not (_is_real(min_delta) and min_delta >= 0):
+            raise ValueError(f"min_delta: expected a finite number >= 0 (dB), got {min_delta!r}")
+        validation_size = _positive_int(k["validation_size"], "validation_size", optional=True)
+        if validation_size is not None and validation_size > validation:
+            raise ValueError(
+                f"validation_size: expected at most the problem's {validation} validation "
+                f"samples, got {validation_size}"
+            )
+        if not isinstance(k["restore_best"], bool):
+            raise TypeError(f"restore_best: expected a bool, got {k['restore_best']!r}")
+        config = cls(
+            schedule=schedule,
+            lr=_positive(k["lr"], "lr"),
+            batch_size=_positive_int(k["batch_size"], "batch_size"),
+            loss=_choice(k["loss"], "loss", LOSSES),
+            layer_weights=layer_weights,
+            refine=refine,
+            decay=decay,
+            patience=_positive_int(k["patience"], "patience", optional=True),
+            min_delta=float(min_delta),
+            eval_every=_positive_int(k["eval_every"], "eval_every"),
+            validation_size=validation_size,
+            lr_schedule=_choice(k["lr_schedule"], "lr_schedule", LR_SCHEDULES),
+            clip=_positive(k["clip"], "clip", optional=True),
+            max_steps=_positive_int(k["max_steps"], "max_steps", optional=True),
+            max_seconds=_positive(k["max_seconds"], "max_seconds", optional=True),
+            stage_steps=_positive_int(k["stage_steps"], "stage_steps", optional=True),
+            checkpoint_every=_positive_int(
+                k["checkpoint_every"], "checkpoint_every", optional=True
+            ),
+            restore_best=k["restore_best"],
+        )
+        budgets = (config.max_steps, config.max_seconds, config.stage_steps)
+        if all(b is None for b in budgets) and config.patience is None:
+            raise ValueError(
+                "max_steps, max_seconds, stage_steps, patience: expected at least one way for "
+                "training to end, got all None"
+            )
+        if config.lr_schedule == "cosine" and all(b is None for b in budgets):
+            raise ValueError(
+                "lr_schedule: 'cosine' decays over each stage's budget; give max_steps, "
+                "max_seconds or stage_steps"
+            )
+        return config
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def check_model(model: Any) -> int:
+    """The model's depth K; a clear error unless it is an unrolled network."""
+    layers = getattr(model, "layers", None)
+    if not isinstance(model, nn.Module) or isinstance(layers, bool) or not isinstance(layers, int):
+        raise TypeError(
+            f"model: expected an unrolled network (an nn.Module with an int attribute `layers`, "
+            f"called as model(y, trace=..., depth=...)), got {type(model).__name__}"
+        )
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            "model: expected at least one parameter to learn, got none (unroll(..., learn=...) "
+            "or replace=...)"
+        )
+    return layers
+
+
+def check_problem(problem: Any) -> None:
+    """A clear error unless ``problem`` has ``sample(batch)`` and a ``validation`` pair."""
+    if not callable(getattr(problem, "sample", None)) or not hasattr(problem, "validation"):
+        raise TypeError(
+            f"problem: expected a problem with .sample(batch) -> (x, y) and a .validation "
+            f"(x, y) set (e.g. unrolled.data.SparseCoding), got {type(problem).__name__}"
+        )
+
+
+def check_path(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a directory path or None, got {type(value).__name__}")
+    return os.fspath(value)
+
+
+def check_callable(value: Any, name: str, what: str) -> Callable[..., Any] | None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name}: expected {what} or None, got {type(value).__name__}")
+    return value
+
+
+def check_progress(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"progress: expected True, False or None (auto), got {value!r}")
+    return value
+
+
+def describe_model(model: nn.Module) -> dict[str, Any]:
+    """A JSON description of an unrolled network: type, layers, learned names, shapes."""
+    out: dict[str, Any] = {"type": type(model).__name__, "layers": model.layers}
+    algorithm = getattr(model, "algorithm", None)
+    if algorithm is not None:
+        out["algorithm"] = type(algorithm).__name__
+    for attr in ("learned", "tied"):
+        if hasattr(model, attr):
+            out[attr] = (
+                sorted(getattr(model, attr)) if attr == "tied" else list(getattr(model, attr))
+            )
+    slots = getattr(model, "slots", None)
+    if isinstance(slots, nn.ModuleDict):
+        out["slots"] = {
+            name: "per-layer" if isinstance(m, nn.ModuleList) else type(m).__name__
+            for name, m in slots.items()
+        }
+    out["parameters"] = {n: list(p.shape) for n, p in model.named_parameters()}
+    return out
+
+
+def differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The trajectory-shaping arguments whose values differ: ``"name: run had X, got Y"``."""
+    return [
+        f"{name}: the run had {saved.get(name)!r}, got {now.get(name)!r}"
+        for name in TRAJECTORY
+        if saved.get(name) != now.get(name)
+    ]
+
+
+__all__ = ["LR_SCHEDULES", "FitConfig", "describe_model"]

@@ -1,0 +1,525 @@
+"""`fit`: train an unrolled network with a schedule, early stopping, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from . import checkpoint as ckpt
+from .config import (
+    FitConfig,
+    check_callable,
+    check_model,
+    check_path,
+    check_problem,
+    check_progress,
+    describe_model,
+    differences,
+)
+from .layer_rates import LayerRates
+from .losses import supervised_loss, validation_nmse_db
+from .progress import Progress
+from .schedules import Stage, build_stages
+
+#: The training clock (seconds); a module attribute so that tests can drive time.
+_clock = time.perf_counter
+
+
+def fit(
+    model: nn.Module,
+    problem: Any,
+    schedule: str = "stagewise",
+    max_seconds: float | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    *,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    loss: str = "nmse_db",
+    layer_weights: Any = None,
+    refine: Any = None,
+    decay: float | None = None,
+    patience: int | None = 300,
+    min_delta: float = 0.01,
+    eval_every: int = 50,
+    validation_size: int | None = None,
+    lr_schedule: str = "constant",
+    clip: float | None = None,
+    max_steps: int | None = None,
+    stage_steps: int | None = None,
+    checkpoint_every: int | None = 1000,
+    restore_best: bool = True,
+    progress: bool | None = None,
+    callback: Any = None,
+) -> nn.Module:
+    """Train ``model`` on ``problem`` with Adam, following ``schedule``; returns ``model``.
+
+    Every step draws ``batch_size`` fresh samples ``(x, y) = problem.sample(batch_size)`` and
+    takes one Adam step on the stage's loss; every ``eval_every`` steps (and when a stage opens
+    and ends) the mean NMSE in dB on ``problem.validation`` at the stage's depth is measured.
+
+    Args:
+        model: an unrolled network (`unrolled.Unrolled` or a zoo model): an ``nn.Module`` with
+            ``layers`` (K), called as ``model(y, trace=..., depth=...)``. Trained in place.
+        problem: ``.sample(batch) -> (x, y)`` and ``.validation -> (x, y)``; for an exact
+            resume also ``.generator``, the ``torch.Generator`` of the training stream (e.g.
+            `unrolled.data.SparseCoding`).
+        schedule: ``"stagewise"`` (Chen et al. 2018), ``"layerwise"`` (Borgerding et al. 2017),
+            ``"end-to-end"`` or ``"deep-supervision"``; see `unrolled.train.schedules`.
+        max_seconds: wall-clock budget of the training, or ``None``: counted from the first
+            stage's start (after one-off imports), evaluations and checkpoints included; a
+            resumed run goes on counting from the checkpoint's time. Shared out as it goes
+            (see Budgets).
+        run_dir: a directory for ``config.json``, ``metrics.jsonl``, ``weights.safetensors`` and
+            the resume state (see `unrolled.train.checkpoint`), or ``None`` to write nothing. It
+            must not hold a run already unless it is the one resumed.
+        resume: the run directory of an interrupted run: ``fit`` loads its last checkpoint into
+            ``model`` and continues (writing there too unless ``run_dir`` says otherwise). Give
+            the same model and arguments as the first time; with the same budgets the result
+            is bit-identical to an uninterrupted run (CPU). A finished run just loads.
+        lr: Adam's base learning rate (published recipe: 5e-4; default 1e-3).
+        batch_size: fresh training samples per step (published: 64).
+        loss: ``"nmse_db"`` (default), ``"nmse"`` or ``"mse"``; see `unrolled.train.losses`.
+        layer_weights: deep supervision's K per-layer loss weights (default uniform).
+        refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
+            ``(0.2, 0.02)``).
+        decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
+            1.0).
+        patience: a stage ends after this many steps without a validation improvement of more
+            than ``min_delta`` dB (the published recipe waits 4000 steps; default 300), or
+            ``None`` for no early stopping.
+        min_delta: the smallest validation improvement (dB) that counts.
+        eval_every: steps between validation evaluations.
+        validation_size: evaluate on the first this-many validation samples (default all).
+        lr_schedule: ``"constant"``, or ``"cosine"``: within each stage, the learning rate
+            follows ``½(1 + cos(π·u))`` of the stage's, ``u`` the share of the stage's budget
+            spent (needs ``max_steps``, ``max_seconds`` or ``stage_steps``).
+        clip: clip the global gradient norm of the trained parameters to this, or ``None``.
+        max_steps: total optimiser steps, or ``None``. Shared out as it goes (see Budgets).
+        stage_steps: at most this many steps per stage, or ``None``.
+        checkpoint_every: steps between checkpoints (also written when each stage opens and at
+            the end), or ``None`` for those only.
+        restore_best: at the end of each stage, go back to the weights of its best validation
+            NMSE (kept in memory and in the checkpoint).
+        progress: a tqdm bar (budget used, ETA, loss, validation NMSE, stage): ``None`` shows it
+            when stderr is a terminal, ``True`` always, ``False`` never.
+        callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
+            ``stages``, ``label``, ``layer``, ``stage_step``, ``loss``, ``lr``, ``seconds`` and
+            ``val_nmse_db`` (the latest). An exception it raises stops training at once, without
+            a checkpoint, as a kill would.
+
+    Budgets: when a stage opens it gets an equal share of what is left. Of the steps left
+    (``max_steps``), ``1/(stages left)``, the last stage all of it. Of the time left
+    (``max_seconds``), a share proportional to ``depth + 1`` (a step through k layers costs
+    about k + 1 layers' work, the batch drawn included), so that the stages left get about as
+    many steps each. A stage ending early by patience leaves its share to the later ones. When a
+    global budget is spent, the current stage ends (final evaluation, best weights restored)
+    and the stages left are skipped; the run overruns ``max_seconds`` by at most one step, one
+    evaluation and the final checkpoint.
+
+    Returns:
+        ``model``, trained (with ``restore_best``, at the last stage's best validation NMSE).
+
+    Raises:
+        FloatingPointError: a NaN or Inf loss (or gradient norm, with ``clip``); the message
+            names the step and the stage. Nothing is written after it: the last checkpoint in
+            ``run_dir`` stays intact and loadable.
+        ValueError, TypeError: an argument is invalid; the message names it.
+    """
+    layers = check_model(model)
+    check_problem(problem)
+    config = FitConfig.checked(
+        layers,
+        int(problem.validation[0].shape[0]),
+        schedule=schedule,
+        lr=lr,
+        batch_size=batch_size,
+        loss=loss,
+        layer_weights=layer_weights,
+        refine=refine,
+        decay=decay,
+        patience=patience,
+        min_delta=min_delta,
+        eval_every=eval_every,
+        validation_size=validation_size,
+        lr_schedule=lr_schedule,
+        clip=clip,
+        max_steps=max_steps,
+        max_seconds=max_seconds,
+        stage_steps=stage_steps,
+        checkpoint_every=checkpoint_every,
+        restore_best=restore_best,
+    )
+    run_dir = check_path(run_dir, "run_dir")
+    resume = check_path(resume, "resume")
+    callback = check_callable(callback, "callback", "a callable callback(info)")
+    progress = check_progress(progress)
+    stages = build_stages(
+        config.schedule,
+        layers,
+        refine=config.refine,
+        decay=config.decay,
+        layer_weights=config.layer_weights,
+    )
+    run = _Run(model, problem, config, stages, run_dir, resume, callback)
+    return run.train(progress)
+
+
+@dataclass
+class _Position:
+    """Where a run stands: everything of the schedule's state that is not a tensor (JSON)."""
+
+    stage: int = 0  # index of the current stage
+    opened: bool = False  # the current stage's opening evaluation is done
+    stage_step: int = 0
+    step: int = 0  # optimiser steps in all
+    seconds: float = 0.0  # training time so far
+    stage_start: float = 0.0  # `seconds` when the stage opened
+    budget: int | None = None  # the stage's step budget
+    deadline: float | None = None  # `seconds` at which the stage's time share ends
+    best: float | None = None  # the stage's best validation NMSE (dB)
+    best_step: int = 0  # stage_step of the best
+    evaluated_at: int = -1  # stage_step of the latest evaluation
+    last_val: float | None = None
+    loss_sum: float = 0.0  # training losses since the latest evaluation
+    loss_count: int = 0
+    metrics: int = 0  # records in metrics.jsonl
+    finished: bool = False
+
+
+class _Run:
+    """One call of `fit`: the loop, the evaluations and the checkpoints."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        problem: Any,
+        config: FitConfig,
+        stages: list[Stage],
+        run_dir: str | None,
+        resume: str | None,
+        callback: Any,
+    ) -> None:
+        self.model = model
+        self.problem = problem
+        self.config = config
+        self.stages = stages
+        self.callback = callback
+        self.device = next(p for p in model.parameters()).device
+        x_val, y_val = problem.validation
+        n = config.validation_size or x_val.shape[0]
+        self.x_val, self.y_val = x_val[:n].to(self.device), y_val[:n].to(self.device)
+        self.records: list[dict[str, Any]] = []
+        self.best_weights: dict[str, Tensor] | None = None
+        self.saved: dict[str, Tensor] = {}  # the resumed checkpoint's tensors
+        self.pos = _Position()
+        self.last_checkpoint: int | None = None
+        target = run_dir if run_dir is not None else resume  # a resumed run goes on in place
+        self.run_dir = Path(target) if target is not None else None
+        self.description = {
+            "fit": config.to_json(),
+            "model": describe_model(model),
+            "problem": repr(problem),
+            "stages": [s.to_json() for s in stages],
+            "versions": {"torch": torch.__version__},
+        }
+        run = self.run_dir
+        if run is not None and (resume is None or run.resolve() != Path(resume).resolve()):
+            if (run / ckpt.STATE).exists():
+                raise ValueError(
+                    f"run_dir: {str(run)!r} already holds a run ({ckpt.STATE}); pass "
+                    f"resume={str(run)!r} to continue it, or choose another directory"
+                )
+        if resume is not None:
+            self._load(resume)
+        self._prepare_run_dir()
+
+    # -- start and resume ----------------------------------------------------------------------
+
+    def _prepare_run_dir(self) -> None:
+        if self.run_dir is None:
+            return
+        run_dir = self.run_dir
+        ckpt.require_safetensors()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.remove_temporaries(run_dir)
+        from .. import __version__
+
+        self.description["versions"]["unrolled"] = __version__
+        ckpt.write_json(run_dir / ckpt.CONFIG, self.description)
+
+    def _load(self, resume: str) -> None:
+        state, tensors = ckpt.load_state(resume)
+        saved = ckpt.read_config(resume)
+        problems = differences(saved["fit"], self.config.to_json())
+        if saved["model"]["parameters"] != self.description["model"]["parameters"]:
+            problems.append(
+                f"model: the run trained parameters {saved['model']['parameters']}, got "
+                f"{self.description['model']['parameters']}"
+            )
+        if problems:
+            raise ValueError(
+                "resume: expected the model and arguments of the run being resumed; "
+                + "; ".join(problems)
+            )
+        self.model.load_state_dict(ckpt.unprefixed("model.", tensors))
+        self.pos = _Position(**state["position"])
+        self.records = ckpt.read_metrics(resume)[: self.pos.metrics]
+        if len(self.records) != self.pos.metrics:
+            raise ValueError(
+                f"resume: {ckpt.METRICS} in {resume!r} holds {len(self.records)} records, the "
+                f"checkpoint expects {self.pos.metrics}"
+            )
+        best = ckpt.unprefixed("best.", tensors)
+        self.best_weights = best or None
+        torch.set_rng_state(tensors["rng.torch"])
+        if "rng.problem" in tensors:
+            generator = getattr(self.problem, "generator", None)
+            if not isinstance(generator, torch.Generator):
+                raise TypeError(
+                    f"problem: the run drew its batches from problem.generator, a "
+                    f"torch.Generator, got {type(generator).__name__}"
+                )
+            generator.set_state(tensors["rng.problem"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        self.saved = tensors
+        self.saved_optimizer = state["optimizer"]
+        self.last_checkpoint = self.pos.step
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def train(self, progress: bool | None) -> nn.Module:
+        if self.pos.finished:
+            return self.model
+        cfg = self.config
+        self.bar = Progress(
+            progress, cfg.max_steps, cfg.max_seconds, self.pos.step, self.pos.seconds
+        )
+        # The first Adam of a process imports torch._dynamo (about a second): not on the clock.
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        self.t0 = _clock()
+        self.base_seconds = self.pos.seconds  # a resumed run's training time so far
+        self.model.train()
+        try:
+            # a stage resumed from its checkpoint runs (and closes) even if the budget is spent
+            while self.pos.stage < len(self.stages) and (self.pos.opened or not self._spent()):
+                self._run_stage(self.stages[self.pos.stage])
+            self.pos.finished = True
+            self._checkpoint(None)
+        finally:
+            self.bar.close()
+        return self.model
+
+    def _seconds(self) -> float:
+        return self.base_seconds + _clock() - self.t0
+
+    def _spent(self) -> bool:
+        """The global budget is spent."""
+        cfg, pos = self.config, self.pos
+        if cfg.max_steps is not None and pos.step >= cfg.max_steps:
+            return True
+        return cfg.max_seconds is not None and self._seconds() >= cfg.max_seconds
+
+    def _stage_over(self) -> bool:
+        cfg, pos = self.config, self.pos
+        if self._spent():
+            return True
+        if pos.budget is not None and pos.stage_step >= pos.budget:
+            return True
+        if pos.deadline is not None and self._seconds() >= pos.deadline:
+            return True
+        return cfg.patience is not None and pos.stage_step - pos.best_step >= cfg.patience
+
+    def _open(self, stage: Stage) -> None:
+        """Share out the budgets left, and evaluate the stage's starting point."""
+        cfg, pos = self.config, self.pos
+        left = self.stages[pos.stage :]
+        pos.stage_step, pos.best, pos.best_step, pos.evaluated_at = 0, None, 0, -1
+        pos.loss_sum, pos.loss_count = 0.0, 0
+        pos.seconds = pos.stage_start = self._seconds()
+        pos.budget = None
+        if cfg.max_steps is not None:
+            steps_left = cfg.max_steps - pos.step
+            pos.budget = max(1, steps_left // len(left)) if steps_left > 0 else 0
+        if cfg.stage_steps is not None:
+            pos.budget = cfg.stage_steps if pos.budget is None else min(pos.budget, cfg.stage_steps)
+        pos.deadline = None
+        if cfg.max_seconds is not None:
+            weights = [s.depth + 1 for s in left]
+            share = max(0.0, cfg.max_seconds - pos.seconds) * weights[0] / sum(weights)
+            pos.deadline = pos.seconds + share
+        self.best_weights = None
+        self._evaluate(stage)
+        pos.opened = True
+
+    def _run_stage(self, stage: Stage) -> None:
+        cfg, pos = self.config, self.pos
+        rates = LayerRates(self.model, stage.layer_factors, stage.shared_factor)
+        optimizer = torch.optim.Adam(rates.groups, lr=cfg.lr * stage.lr_factor)
+        if pos.opened:  # resuming inside this stage
+            ckpt.load_optimizer(optimizer, self.saved, self.saved_optimizer)
+            self.saved = {}
+        else:
+            self._open(stage)
+            self._checkpoint(optimizer)
+        while not self._stage_over():
+            self._step(stage, rates, optimizer)
+        if pos.evaluated_at != pos.stage_step:
+            self._evaluate(stage)
+        if cfg.restore_best and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+        pos.stage += 1
+        pos.opened = False
+
+    def _lr(self, stage: Stage) -> float:
+        cfg, pos = self.config, self.pos
+        lr = cfg.lr * stage.lr_factor
+        if cfg.lr_schedule == "cosine":
+            u = 0.0
+            if pos.budget:
+                u = pos.stage_step / pos.budget
+            if pos.deadline is not None and pos.deadline > pos.stage_start:
+                u = max(u, (self._seconds() - pos.stage_start) / (pos.deadline - pos.stage_start))
+            lr *= 0.5 * (1 + math.cos(math.pi * min(u, 1.0)))
+        return lr
+
+    def _where(self, stage: Stage) -> str:
+        return f"stage {self.pos.stage + 1}/{len(self.stages)}: {stage.label}"
+
+    def _intact(self) -> str:
+        if self.run_dir is None:
+            return "no run_dir, so no checkpoint was written"
+        if self.last_checkpoint is None:
+            return "no checkpoint was written yet"
+        return (
+            f"the last checkpoint in {str(self.run_dir)!r} (step {self.last_checkpoint}) is intact"
+        )
+
+    def _step(self, stage: Stage, rates: LayerRates, optimizer: torch.optim.Optimizer) -> None:
+        cfg, pos, model = self.config, self.pos, self.model
+        step = pos.step + 1
+        x, y = self.problem.sample(cfg.batch_size)
+        x, y = x.to(self.device), y.to(self.device)
+        lr = self._lr(stage)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_factor"]
+        model.zero_grad(set_to_none=True)
+        loss = supervised_loss(model, x, y, stage.depth, stage.loss_weights, cfg.loss)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"loss is {value} at step {step} ({self._where(stage)}); training stopped "
+                f"before updating the parameters; {self._intact()}"
+            )
+        loss.backward()
+        rates.mask_gradients()
+        if cfg.clip is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(rates.parameters, cfg.clip))
+            if not math.isfinite(norm):
+                raise FloatingPointError(
+                    f"gradient norm is {norm} at step {step} ({self._where(stage)}); training "
+                    f"stopped before updating the parameters; {self._intact()}"
+                )
+        rates.before_step()
+        optimizer.step()
+        rates.after_step()
+        pos.step, pos.stage_step = step, pos.stage_step + 1
+        pos.loss_sum += value
+        pos.loss_count += 1
+        if pos.stage_step % cfg.eval_every == 0:
+            self._evaluate(stage)
+        if cfg.checkpoint_every is not None and step % cfg.checkpoint_every == 0:
+            self._checkpoint(optimizer)
+        seconds = self._seconds()
+        self.bar.update(step, seconds)
+        if self.callback is not None:
+            self.callback(
+                {
+                    "step": step,
+                    "stage": pos.stage + 1,
+                    "stages": len(self.stages),
+                    "label": stage.label,
+                    "layer": stage.depth,
+                    "stage_step": pos.stage_step,
+                    "loss": value,
+                    "lr": lr,
+                    "seconds": seconds,
+                    "val_nmse_db": pos.last_val,
+                }
+            )
+
+    def _evaluate(self, stage: Stage) -> None:
+        cfg, pos = self.config, self.pos
+        val = validation_nmse_db(self.model, self.x_val, self.y_val, stage.depth)
+        if pos.best is None or val < pos.best - cfg.min_delta:
+            pos.best, pos.best_step = val, pos.stage_step
+            if cfg.restore_best:
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.model.state_dict().items()
+                }
+        pos.evaluated_at, pos.last_val = pos.stage_step, val
+        seconds = self._seconds()
+        train_loss = pos.loss_sum / pos.loss_count if pos.loss_count else None
+        self.records.append(
+            {
+                "step": pos.step,
+                "stage": pos.stage + 1,
+                "stages": len(self.stages),
+                "label": stage.label,
+                "layer": stage.depth,
+                "stage_step": pos.stage_step,
+                "lr": self._lr(stage),
+                "train_loss": train_loss,
+                "val_nmse_db": val,
+                "best_val_nmse_db": pos.best,
+                "seconds": seconds,
+            }
+        )
+        pos.loss_sum, pos.loss_count = 0.0, 0
+        self.bar.update(
+            pos.step,
+            seconds,
+            loss=train_loss,
+            val_db=val,
+            stage=f"{pos.stage + 1}/{len(self.stages)} {stage.label}",
+        )
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _checkpoint(self, optimizer: torch.optim.Optimizer | None) -> None:
+        """Write metrics, state and weights (in that order), each file atomically."""
+        if self.run_dir is None:
+            return
+        pos = self.pos
+        pos.metrics = len(self.records)
+        pos.seconds = self._seconds()
+        tensors = ckpt.prefixed("model.", self.model.state_dict())
+        optimizer_meta: dict[str, Any] = {"groups": [], "values": {}}
+        if optimizer is not None:
+            opt_tensors, optimizer_meta = ckpt.optimizer_tensors(optimizer)
+            tensors.update(opt_tensors)
+        if self.best_weights is not None:
+            tensors.update(ckpt.prefixed("best.", self.best_weights))
+        tensors["rng.torch"] = torch.get_rng_state()
+        generator = getattr(self.problem, "generator", None)
+        if isinstance(generator, torch.Generator):
+            tensors["rng.problem"] = generator.get_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        ckpt.write_jsonl(self.run_dir / ckpt.METRICS, self.records)
+        ckpt.save_state(
+            self.run_dir, {"position": asdict(pos), "optimizer": optimizer_meta}, tensors
+        )
+        ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
+        self.last_checkpoint = pos.step
+
+
+__all__ = ["fit"]
