@@ -6,23 +6,28 @@ import pytest
 
 from unrolled.cli import main
 
-QUICK = ["--seconds", "2", "--layers", "4", "--m", "50", "--n", "200", "--test-size", "200"]
+QUICK = ["--seconds", "3", "--layers", "4", "--m", "50", "--n", "100", "--test-size", "64"]
 
 
-def test_demo_prints_the_table(capsys):
-    assert main(["demo", *QUICK, "--ista-iterations", "200"]) == 0
+def test_demo_prints_the_table_and_writes_plot_and_report(capsys, tmp_path):
+    run_dir = tmp_path / "demo"
+    assert main(["demo", *QUICK, "--max-iterations", "300", "--run-dir", str(run_dir)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^layer\s+ISTA\s+unrolled ISTA$", out, re.MULTILINE)
-    rows = re.findall(r"^\s*(\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)$", out, re.MULTILINE)
-    assert [int(k) for k, _, _ in rows] == [1, 2, 3, 4]
-    ista_last, net_last = float(rows[-1][1]), float(rows[-1][2])
-    assert net_last < ista_last  # training from ISTA's own parameters improves on it
-    assert "Classical ISTA needs" in out
+    assert re.search(r"^layer\s+ALISTA\s+ISTA\s+FISTA$", out, re.MULTILINE)
+    rows = re.findall(r"^\s*(\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)$", out, re.MULTILINE)
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4]
+    net_last, ista_last = float(rows[-1][1]), float(rows[-1][2])
+    assert net_last < ista_last
+    assert "ISTA needs" in out or "ISTA does not reach it" in out
+    assert (run_dir / "nmse.png").stat().st_size > 1000
+    report = (run_dir / "report.md").read_text()
+    assert "| layer |" in report and "nmse.png" in report
+    assert (run_dir / "weights.safetensors").exists()
 
 
-def test_demo_says_more_than_when_ista_never_gets_there(capsys):
-    assert main(["demo", *QUICK, "--ista-iterations", "1"]) == 0
-    assert "more than 4 iterations" in capsys.readouterr().out
+def test_demo_says_more_than_when_classical_never_gets_there(capsys, tmp_path):
+    assert main(["demo", *QUICK, "--max-iterations", "1", "--run-dir", str(tmp_path)]) == 0
+    assert "does not reach it within 1 iterations" in capsys.readouterr().out
 
 
 def test_no_command_prints_help(capsys):

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import itertools
 import math
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor, nn
-
-from .algorithms import ISTA
-from .core import Algorithm, get, list_models, unroll
+from .algorithms import FISTA, ISTA
+from .core import get, list_models
 from .core.registry import KINDS
 from .data import SparseCoding
-from .metrics import nmse_db, nmse_db_per_layer
-from .train import train_steps
 
 
 def _positive(kind: type) -> Any:
@@ -58,28 +55,29 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
-        help="train unrolled ISTA on sparse coding and compare it with classical ISTA, per layer",
+        help="train ALISTA on sparse coding and compare it with ISTA and FISTA, per layer",
         description=_demo_description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "--seconds", type=_positive(float), default=30.0, help="training time (default: 30)"
+        "--seconds", type=_positive(float), default=150.0, help="training time (default: 150)"
     )
-    demo.add_argument(
-        "--layers", type=_positive(int), default=16, help="layers = ISTA iterations (default: 16)"
-    )
+    demo.add_argument("--layers", type=_positive(int), default=16, help="depth (default: 16)")
     demo.add_argument("--seed", type=_non_negative_int, default=0, help="data seed (default: 0)")
     demo.add_argument(
         "--batch", type=_positive(int), default=64, help="training batch size (default: 64)"
     )
     demo.add_argument(
-        "--lr", type=_positive(float), default=5e-2, help="Adam learning rate (default: 0.05)"
+        "--lr", type=_positive(float), default=1e-2, help="Adam learning rate (default: 0.01)"
     )
     demo.add_argument(
-        "--ista-iterations",
+        "--run-dir", default="runs/demo", help="where the run, nmse.png and report.md go"
+    )
+    demo.add_argument(
+        "--max-iterations",
         type=_positive(int),
-        default=5000,
-        help="most classical ISTA iterations tried to match the network (default: 5000)",
+        default=20000,
+        help="most ISTA/FISTA iterations tried to match the network (default: 20000)",
     )
     # Problem size, for quick runs (tests); the demo's problem is the LISTA benchmark's.
     demo.add_argument("--m", type=_positive(int), default=250, help=argparse.SUPPRESS)
@@ -93,16 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--kind", choices=KINDS, help="only algorithms or only models")
     listing.set_defaults(run=list_command)
+    _add_train_parser(commands)
+    _add_eval_parser(commands)
     return parser
 
 
 def _demo_description() -> str:
     return (
         "Sparse coding y = A x (A: 250x500 Gaussian with unit-norm columns, x: 10% non-zero "
-        "N(0, 1) entries, noiseless). Classical ISTA (step 1/L, threshold 0.1) runs on 1000 test "
-        "samples; ISTA unrolled into LAYERS layers, with a step size and a threshold learned per "
-        "layer, trains for SECONDS on fresh batches. Prints the test NMSE of both after every "
-        "layer, and how many ISTA iterations match the network."
+        "N(0, 1) entries, noiseless). ALISTA (Liu et al. 2019: an analytic weight, a step and a "
+        "threshold learned per layer) trains layer by layer for SECONDS on fresh batches; then "
+        "the test NMSE after each layer is printed next to ISTA and FISTA after as many "
+        "iterations (both with the small l1 weight 1e-4, so that they can approach the network's "
+        "accuracy at all), with how many of their iterations reach the network's final NMSE. "
+        "The run directory gets the training run, nmse.png and report.md."
     )
 
 
@@ -114,6 +116,103 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     return args.run(args)
+
+
+def _add_train_parser(commands: Any) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a registered model on a registered problem from a YAML config",
+        description="Train the model a YAML config describes (sections: model, problem, train, "
+        "run_dir; see configs/ for one per model) with unrolled.train.fit, writing the run "
+        "directory (config.yaml, config.json, metrics.jsonl, weights.safetensors). Unknown or "
+        "ill-typed keys are rejected with their name.",
+    )
+    train.add_argument("config", metavar="CONFIG.yaml", help="the run config (YAML)")
+    train.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="where the run goes (default: the config's run_dir, else runs/<config name>)",
+    )
+    train.add_argument(
+        "--max-seconds",
+        metavar="S",
+        type=_positive(float),
+        help="training time budget; overrides train.max_seconds",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in the run directory (same config; the same budget "
+        "gives the same result as an uninterrupted run)",
+    )
+    train.set_defaults(run=train_command)
+
+
+def _add_eval_parser(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        help="per-layer test NMSE of a trained run, against ISTA and FISTA",
+        description="Rebuild the problem and model of a run written by `unrolled train` from "
+        "RUN_DIR/config.yaml, load its weights, and print the test-set NMSE (dB) after every "
+        "layer (mean and median over the samples) next to ISTA's and FISTA's mean at the same "
+        "number of iterations.",
+    )
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
+    evaluate.add_argument(
+        "--test-size",
+        metavar="N",
+        type=_positive(int),
+        help="test samples (default: the config's problem.test_size)",
+    )
+    evaluate.set_defaults(run=eval_command)
+
+
+def _fail(command: str, error: BaseException) -> int:
+    """Report ``error`` on one line of stderr; the exit code of a failed command."""
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"unrolled {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """``unrolled train CONFIG.yaml``: see `unrolled.runs.train_run`."""
+    from .runs import train_run
+
+    try:
+        result = train_run(
+            args.config,
+            args.run_dir,
+            args.max_seconds,
+            args.resume,
+            log=lambda line: print(line, flush=True),
+        )
+    except (ValueError, TypeError, OSError, FloatingPointError) as e:
+        return _fail("train", e)
+    except KeyboardInterrupt:
+        print(
+            "unrolled train: interrupted; continue with --resume (from the last checkpoint)",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"Run: {result.run_dir}")
+    print(
+        f"Final validation NMSE: {result.val_nmse_db:.2f} dB (mean over "
+        f"{result.validation_size} validation samples, last layer)"
+    )
+    print(f"Evaluate it with: unrolled eval {result.run_dir}")
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """``unrolled eval RUN_DIR``: see `unrolled.runs.evaluate`."""
+    from .runs import evaluate, format_evaluation
+
+    try:
+        result = evaluate(args.run_dir, args.test_size)
+    except (ValueError, TypeError, OSError) as e:
+        return _fail("eval", e)
+    print(format_evaluation(result))
+    return 0
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -135,124 +234,70 @@ def list_command(args: argparse.Namespace) -> int:
 # -- demo ------------------------------------------------------------------------------------
 
 
-def _deep_supervision_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
-    """Mean over layers and samples of the NMSE in dB: every layer is trained on the metric.
-
-    ``10·log10((‖x̂_k − x‖² + ε) / (‖x‖² + ε))`` with ``ε`` a millionth of the batch's mean
-    ``‖x‖²``, so that a sample with ``x = 0`` (possible for small ``n``) or an exact
-    reconstruction gives a finite loss. ``x`` is ``(B, n)``, ``y`` is ``(B, m)``.
-    """
-    x, y = batch
-    _, trace = model(y, trace=True)  # (K, B, n)
-    error = (trace - x).square().sum(-1)  # (K, B)
-    power = x.square().sum(-1)  # (B,)
-    eps = 1e-6 * power.mean()
-    return 10 * torch.log10((error + eps) / (power + eps)).mean()
-
-
-@torch.no_grad()
-def _iterations_to_reach(
-    algorithm: Algorithm, y: Tensor, A: Any, x: Tensor, target_db: float, max_iterations: int
-) -> tuple[int | None, float]:
-    """Run ``algorithm`` classically until its mean NMSE (dB) on ``(x, y)`` is ≤ ``target_db``.
-
-    Returns:
-        ``(t, best)``: ``t`` the first iteration reaching the target, or ``None`` if none of the
-        ``max_iterations`` did; ``best`` the lowest mean NMSE (dB) seen.
-    """
-    best = math.inf
-    for t, x_hat in enumerate(itertools.islice(algorithm.iterate(y, A), max_iterations)):
-        db = float(nmse_db(x_hat, x))
-        best = min(best, db)
-        if db <= target_db:
-            return t + 1, best
-    return None, best
-
-
 def demo_command(args: argparse.Namespace) -> int:
-    """``unrolled demo``: classical ISTA against unrolled ISTA, layer by layer.
+    """``unrolled demo``: ALISTA against ISTA and FISTA, layer by layer (see `_demo_description`)."""
+    from .analysis import CLASSICAL_LAMBDA, compare_with_classical, plot_nmse, write_report
+    from .analysis.report import reach_text
+    from .models import alista
+    from .train import fit
 
-    The network is ``unroll(ISTA, layers, learn=["step", "threshold"])``, untied (one step size
-    and one threshold per layer), starting at ISTA's defaults, so before training it is ISTA.
-    It trains with Adam on fresh batches for ``--seconds`` with deep supervision: the loss is the
-    mean over layers of the batch's mean NMSE in dB, the metric the table reports. (MSE on the
-    final output alone trained markedly worse in 30 s on a CPU, to about -16 dB against about
-    -30 dB, and did not make every layer better than ISTA.)
-    """
     problem = SparseCoding(
-        args.m, args.n, sparsity=0.1, snr_db=None, seed=args.seed, test_size=args.test_size
+        args.m, args.n, 0.1, seed=args.seed, validation_size=500, test_size=args.test_size
     )
-    A = problem.operator
-    x_test, y_test = problem.test
-    print(
-        f"Sparse coding: y = A x, A {args.m}x{args.n} Gaussian (unit-norm columns), x 10% "
-        f"non-zero, noiseless; {args.test_size} test samples, seed {args.seed}."
-    )
-
-    ista = ISTA()
-    with torch.no_grad():
-        _, ista_trace = ista.run(y_test, A, iterations=args.layers, trace=True)
-    ista_db = nmse_db_per_layer(ista_trace, x_test)  # (K,)
-
-    net = unroll(ISTA, args.layers, learn=["step", "threshold"], operator=A)
-    print(
-        f"Training unrolled ISTA ({args.layers} layers, step and threshold per layer) for "
-        f"{args.seconds:g} s: batch {args.batch}, Adam lr {args.lr:g}, deep supervision.",
-        flush=True,
-    )
-    every = max(10.0, args.seconds / 3)
-    last = [0.0]
-
-    def progress(step: int, loss: float, seconds: float) -> None:
-        if seconds - last[0] >= every and seconds < args.seconds - 1:
-            last[0] = seconds
-            print(f"  {seconds:5.0f} s  step {step:>6d}  loss {loss:7.2f} dB", flush=True)
-
-    stats = train_steps(
+    run_dir = Path(args.run_dir)
+    print(f"{problem}: training ALISTA ({args.layers} layers) for {args.seconds:g} s -> {run_dir}")
+    net = alista(operator=problem.operator, layers=args.layers)
+    start = time.perf_counter()
+    fit(
         net,
-        lambda: problem.sample(args.batch),
-        _deep_supervision_loss,
+        problem,
+        schedule="layerwise",
         max_seconds=args.seconds,
         lr=args.lr,
-        log_every=1,
-        log=progress,
+        batch_size=args.batch,
+        run_dir=run_dir,
     )
+    trained = time.perf_counter() - start
+    x, y = problem.test
+    classical = {
+        "ISTA": ISTA(threshold=CLASSICAL_LAMBDA),
+        "FISTA": FISTA(threshold=CLASSICAL_LAMBDA),
+    }
     print(
-        f"  trained {stats['steps']} steps in {stats['seconds']:.1f} s; last loss "
-        f"{stats['final_loss']:.2f} dB (mean over layers)"
+        f"Counting ISTA/FISTA iterations (up to {args.max_iterations}) to match it ...", flush=True
     )
-    net.eval()
-    with torch.no_grad():
-        _, net_trace = net(y_test, trace=True)
-    net_db = nmse_db_per_layer(net_trace, x_test)  # (K,)
+    result = compare_with_classical(
+        net, classical, y, problem.operator, x, max_iterations=args.max_iterations
+    )
 
-    target = float(net_db[-1])
-    tried = max(args.ista_iterations, args.layers)
-    print(f"Running classical ISTA for up to {tried} iterations to match the network.", flush=True)
-    reached, best = _iterations_to_reach(ista, y_test, A, x_test, target, tried)
+    print(f"\nTest NMSE (dB), mean over {len(x)} samples:")
+    header = f"{'layer':>5}  {'ALISTA':>9}  {'ISTA':>9}  {'FISTA':>9}"
+    print(header + "\n" + "-" * len(header))
+    for k, value in enumerate(result.network):
+        ista, fista = (result.classical[n][k] for n in ("ISTA", "FISTA"))
+        print(f"{k + 1:>5}  {value:>9.2f}  {ista:>9.2f}  {fista:>9.2f}")
+    final = result.network[-1]
+    print(f"\nTo reach ALISTA's {final:.2f} dB after {args.layers} layers:")
+    for name, reached in result.to_reach.items():
+        print(f"  {reach_text(name, reached, result.cap, args.layers)}")
 
-    print(f"\nTest NMSE (dB), mean over {args.test_size} samples:")
-    header = f"{'layer':>5}  {'ISTA':>10}  {'unrolled ISTA':>14}"
-    print(header)
-    print("-" * len(header))
-    for k in range(args.layers):
-        print(f"{k + 1:>5}  {float(ista_db[k]):>10.2f}  {float(net_db[k]):>14.2f}")
-
-    if reached is not None:
-        print(
-            f"Classical ISTA needs {reached} iterations to reach the unrolled network's "
-            f"{target:.2f} dB after {args.layers} layers ({reached / args.layers:.1f}x as many)."
-        )
-    else:
-        passes = [k + 1 for k in range(args.layers) if float(net_db[k]) <= best]
-        line = (
-            f"Classical ISTA needs more than {tried} iterations to reach the unrolled network's "
-            f"{target:.2f} dB after {args.layers} layers:\nits best in {tried} iterations is "
-            f"{best:.2f} dB"
-        )
-        if passes:
-            line += f", which the network passes at layer {passes[0]}"
-        print(line + ".")
+    plot = plot_nmse(result, run_dir / "nmse.png", label="ALISTA")
+    details = [
+        f"problem: {problem}",
+        f"model: ALISTA, {args.layers} layers, trained layer-wise for {trained:.0f} s "
+        f"(Adam, lr {args.lr:g}, batches of {args.batch}); run files in this directory",
+        f"classical: ISTA and FISTA with step 1/L and l1 weight {CLASSICAL_LAMBDA:g}",
+        f"iterations counted on the first {min(256, len(x))} test samples",
+    ]
+    report = write_report(
+        result,
+        run_dir / "report.md",
+        title="unrolled demo",
+        label="ALISTA",
+        details=details,
+        plot=plot.name,
+    )
+    print(f"\nWrote {plot} and {report}")
     return 0
 
 

@@ -2,4 +2,7 @@
 
 from .sparse import SparseCoding
 
-__all__ = ["SparseCoding"]
+#: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
+PROBLEMS = {"sparse_coding": SparseCoding}
+
+__all__ = ["PROBLEMS", "SparseCoding"]

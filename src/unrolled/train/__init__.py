@@ -1,15 +1,13 @@
-"""Training: `fit` (schedules, early stopping, checkpoints, exact resume) and `train_steps`.
+"""Training: `fit` (schedules, early stopping, checkpoints, exact resume).
 
 - `fit(model, problem, schedule="stagewise", max_seconds=None, run_dir=None, resume=None, ...)`
   trains an unrolled network; see `unrolled.train.schedules` for the schedules,
   `unrolled.train.losses` for the losses and `unrolled.train.checkpoint` for the run directory.
 - `load_weights(model, run_dir)`, `read_metrics(run_dir)`, `read_config(run_dir)` read a run.
-- `train_steps`: the small time-capped loop the demo uses (one loss, one Adam, no files).
 """
 
 from .checkpoint import load_weights, read_config, read_metrics
 from .fit import fit
-from .loop import train_steps
 from .losses import LOSSES
 from .schedules import SCHEDULES, Stage, build_stages
 
@@ -22,5 +20,4 @@ __all__ = [
     "load_weights",
     "read_config",
     "read_metrics",
-    "train_steps",
 ]

@@ -1,0 +1,215 @@
+"""``unrolled train`` and ``unrolled eval``: configs, runs, resume, and clear errors."""
+
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import unrolled as ur
+import unrolled.runs as runs
+from unrolled.cli import main
+from unrolled.config import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+TINY = """\
+model: {name: lista-cp, layers: 3}
+problem: {name: sparse_coding, m: 20, n: 40, validation_size: 20, test_size: 50}
+train:
+  schedule: stagewise
+  lr: 0.01
+  max_steps: 20
+  eval_every: 5
+  checkpoint_every: 5
+  progress: false
+"""
+
+ROW = re.compile(r"^\s*(\d+)" + r"\s+(-?\d+\.\d+)" * 4 + r"$", re.MULTILINE)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny problems: one thread avoids oversubscribing a busy machine (10x faster there)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_config_validates_and_builds(path):
+    config = runs.load_config(path)
+    assert config.model_kwargs["layers"] == 16
+    assert config.problem_kwargs["m"] == 250 and config.problem_kwargs["n"] == 500
+    assert config.train["max_seconds"] <= 300
+    assert config.run_dir == f"runs/{path.stem}"
+    # Built small: the problem and model kwargs are accepted by the constructors.
+    problem = runs.build_problem(config, m=20, n=40, validation_size=8, test_size=8)
+    model = runs.build_model(
+        replace(config, model_kwargs={**config.model_kwargs, "layers": 2}), problem
+    )
+    assert model(problem.test[1]).shape == (8, 40)
+
+
+def test_there_is_a_config_for_every_model():
+    assert {p.stem for p in CONFIGS.glob("*.yaml")} == set(ur.list_models("model"))
+
+
+def test_lamp_config_is_borgerdings_problem():
+    problem = runs.load_config(CONFIGS / "lamp.yaml").problem_kwargs
+    assert problem["snr_db"] == 40 and problem["normalize_columns"] is False
+
+
+def test_train_then_eval(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert f"Run: {run}" in out
+    assert re.search(r"Final validation NMSE: -?\d+\.\d\d dB", out)
+    for name in ("config.yaml", "config.json", "metrics.jsonl", "weights.safetensors"):
+        assert (run / name).is_file(), name
+    assert (run / "config.yaml").read_text() == TINY  # the config as read
+
+    assert main(["eval", str(run), "--test-size", "30"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^layer\s+mean\s+median\s+ISTA mean\s+FISTA mean$", out, re.MULTILINE)
+    rows = ROW.findall(out)
+    assert [int(r[0]) for r in rows] == [1, 2, 3]
+    assert "30 test samples" in out
+
+
+def test_an_unrolled_classical_algorithm_trains(tmp_path, capsys):
+    text = TINY.replace("{name: lista-cp, layers: 3}", "{name: ista, layers: 3, learn: [step]}")
+    config = write(tmp_path / "ista.yaml", text)
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 0
+    assert main(["eval", str(tmp_path / "run")]) == 0
+    assert len(ROW.findall(capsys.readouterr().out)) == 3
+
+
+def test_resume_finishes_an_interrupted_run_as_an_uninterrupted_one(tmp_path, monkeypatch, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["train", str(config), "--run-dir", str(whole)]) == 0
+
+    def stop(info):
+        if info["step"] == 12:
+            raise KeyboardInterrupt
+
+    real_fit = runs.fit
+    monkeypatch.setattr(runs, "fit", lambda *a, **k: real_fit(*a, callback=stop, **k))
+    assert main(["train", str(config), "--run-dir", str(cut)]) == 130
+    assert "--resume" in capsys.readouterr().err
+    monkeypatch.setattr(runs, "fit", real_fit)
+
+    # without --resume the run directory is refused
+    assert main(["train", str(config), "--run-dir", str(cut)]) == 1
+    assert "--resume" in capsys.readouterr().err
+
+    assert main(["train", str(config), "--run-dir", str(cut), "--resume"]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    a, b = load_file(whole / "weights.safetensors"), load_file(cut / "weights.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_resume_needs_a_run(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "none"), "--resume"]) == 1
+    assert "holds no run to resume" in capsys.readouterr().err
+
+
+def test_resume_refuses_another_model(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    other = write(tmp_path / "other.yaml", TINY.replace("layers: 3", "layers: 2"))
+    assert main(["train", str(other), "--run-dir", str(run), "--resume"]) == 1
+    assert "model: the run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("layers: 3", "layrs: 3"), r"model\.layrs: unknown key"),
+        (("lr: 0.01", "lr: fast"), r"train\.lr: expected float, got str 'fast'"),
+        (("m: 20", "m: 20.5"), r"problem\.m: expected int"),
+        (
+            ("name: lista-cp", "name: lista-xp"),
+            r"model\.name: unknown model 'lista-xp'; .*'alista'",
+        ),
+        (
+            ("name: sparse_coding", "name: mri"),
+            r"problem\.name: unknown problem 'mri'; expected one of \['sparse_coding'\]",
+        ),
+        (("max_steps: 20", "max_stepz: 20"), r"train\.max_stepz: unknown key"),
+        (("schedule: stagewise", "schedule: sometimes"), r"train\.schedule: "),
+        (("layers: 3", "layers: 3, support: [2, 3]"), r"model\.support: unknown key"),
+        (("n: 40", "n: -4"), r"problem\.n: expected a positive int"),
+        (("lr: 0.01", "lr: -1"), r"train\.lr: expected a positive"),
+        (("max_steps: 20", "max_steps: 20\n  validation_size: 99"), r"train\.validation_size: "),
+        (
+            ("lista-cp, layers: 3", "lista-cpss, layers: 3, support: [2, 3]"),
+            r"model\.support: expected None or a pair",
+        ),
+        (("model: {", "modle: {"), r"config\.modle: unknown section"),
+    ],
+)
+def test_bad_configs_are_named(change, message, tmp_path, capsys):
+    config = write(tmp_path / "bad.yaml", TINY.replace(*change))
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("unrolled train: error: ")
+    assert re.search(message, err), err
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_config_errors_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"model\.name: required key is missing"):
+        runs.check_config({"model": {"layers": 3}, "problem": {"name": "sparse_coding"}})
+
+
+def test_eval_names_what_is_missing(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nothing")]) == 1
+    assert "nothing" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "config.yaml") in err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "no.yaml")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert ("--max-seconds" in out) if command == "train" else ("--test-size" in out)
+
+
+def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
+    config = write(tmp_path / "bad.yaml", TINY.replace("layers: 3", "layrs: 3"))
+    result = subprocess.run(
+        [sys.executable, "-m", "unrolled", "train", str(config), "--run-dir", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "model.layrs" in result.stderr
+    assert "Traceback" not in result.stderr
