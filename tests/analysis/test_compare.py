@@ -41,3 +41,10 @@ def test_comparison_plot_and_report(tmp_path):
 
 def test_reach_text_for_a_miss():
     assert "more than 100x" in reach_text("ISTA", (None, -7.5), 1600, 16)
+
+
+def test_search_curve_is_recorded():
+    A, x, y = sparse_problem()
+    curve: list[float] = []
+    reached, _ = iterations_to_reach(FISTA(), y, A, x, -500.0, 40, curve)
+    assert reached is None and len(curve) == 40

@@ -29,6 +29,7 @@ class LayerComparison:
         classical: name -> NMSE after each of its first ``K`` iterations.
         to_reach: name -> ``(iterations, best)``: the classical iterations needed to reach the
             network's final NMSE (``None`` if not within the cap) and the best NMSE seen.
+        curves: name -> NMSE after every iteration of that search (on its samples).
         cap: the most classical iterations tried.
     """
 
@@ -36,21 +37,31 @@ class LayerComparison:
     network_median: list[float]
     classical: dict[str, list[float]] = field(default_factory=dict)
     to_reach: dict[str, tuple[int | None, float]] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
     cap: int = 0
 
 
 @torch.no_grad()
 def iterations_to_reach(
-    algorithm: Algorithm, y: Tensor, A: Any, x: Tensor, target_db: float, max_iterations: int
+    algorithm: Algorithm,
+    y: Tensor,
+    A: Any,
+    x: Tensor,
+    target_db: float,
+    max_iterations: int,
+    curve: list[float] | None = None,
 ) -> tuple[int | None, float]:
     """Run ``algorithm`` classically until its mean NMSE (dB) is ≤ ``target_db``.
 
     Returns ``(t, best)``: the first iteration ``t`` reaching the target (``None`` if none of
-    ``max_iterations`` did) and the lowest mean NMSE (dB) seen. Iterates are not kept.
+    ``max_iterations`` did) and the lowest mean NMSE (dB) seen. Iterates are not kept; each
+    iteration's NMSE is appended to ``curve`` if given.
     """
     best = math.inf
     for t, x_hat in enumerate(itertools.islice(algorithm.iterate(y, A), max_iterations)):
         db = float(nmse_db(x_hat, x))
+        if curve is not None:
+            curve.append(db)
         best = min(best, db)
         if db <= target_db:
             return t + 1, best
@@ -94,5 +105,8 @@ def compare_with_classical(
     for name, algorithm in classical.items():
         _, steps = algorithm.run(y, A, iterations=K, trace=True)
         out.classical[name] = [float(nmse_db(s, x)) for s in steps]
-        out.to_reach[name] = iterations_to_reach(algorithm, ys, A, xs, target, max_iterations)
+        out.curves[name] = []
+        out.to_reach[name] = iterations_to_reach(
+            algorithm, ys, A, xs, target, max_iterations, out.curves[name]
+        )
     return out

@@ -9,8 +9,9 @@ from .compare import LayerComparison
 
 
 def plot_nmse(comparison: LayerComparison, path: str | Path, *, label: str = "learned") -> Path:
-    """NMSE (dB) against layer / iteration on a log axis: the network per layer, each
-    classical algorithm per iteration up to the network's depth. Written atomically."""
+    """NMSE (dB) against layer / iteration on a log axis: the network per layer, each classical
+    algorithm per iteration over its whole search (its first iterations where no search ran),
+    so the plot shows how many iterations they need. Written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,7 +22,8 @@ def plot_nmse(comparison: LayerComparison, path: str | Path, *, label: str = "le
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     ax.plot(range(1, K + 1), comparison.network, "o-", label=f"{label} (per layer)")
     for name, values in comparison.classical.items():
-        ax.plot(range(1, len(values) + 1), values, ".-", label=f"{name} (per iteration)")
+        values = comparison.curves.get(name) or values
+        ax.plot(range(1, len(values) + 1), values, "-", label=f"{name} (per iteration)")
     ax.set_xscale("log")
     ax.set_xlabel("layer / iteration")
     ax.set_ylabel("test NMSE (dB)")
