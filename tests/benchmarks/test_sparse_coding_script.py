@@ -24,3 +24,13 @@ def test_classical_part_reproduces_amp_and_merges(tmp_path):
     classical = data["classical"]
     assert classical["iterations_to_minus_35_db"]["amp"] <= 30  # published: 25
     assert len(classical["nmse_db_per_iteration"]["ista"]) == 5
+
+
+def test_learned_part_merges_under_model_noise_and_budget(tmp_path):
+    out = tmp_path / "sc.json"
+    args = ["--part", "learned", "--model", "steplista", "--seconds", "1", "--layers", "2"]
+    load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
+    entry = json.loads(out.read_text())["learned"]["steplista"]["noiseless"]["1s"]
+    assert len(entry["nmse_db_per_layer"]) == 2
+    assert entry["training_samples_seen"] > 0
+    assert len(entry["classical_nmse_db_per_iteration"]["fista"]) == 2
