@@ -160,6 +160,49 @@ def learned(args: argparse.Namespace) -> dict:
     }
 
 
+#: The issue's targets for fit(..., max_seconds=150), noiseless, 16 layers (REFERENCES.md).
+TARGETS_150S = {"alista": -60.0, "lista-cpss": -50.0}
+
+
+def markdown(data: dict) -> str:
+    """The README's tables from the results JSON."""
+    rows = []
+    c = data.get("classical")
+    if c:
+        pub = c["published"]
+        rows += [
+            "| algorithm (40 dB SNR) | iterations to −35 dB | published | settles at (dB) | published |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for k in ("amp", "fista", "ista"):
+            rows.append(
+                f"| {k.upper()} | {c['iterations_to_minus_35_db'][k]} | "
+                f"{pub['iterations_to_minus_35_db'][k]} | {c['settled_db'][k]:.2f} | "
+                f"about {pub['settles_near_db']} |"
+            )
+    learned_rows = []
+    for model, by_noise in sorted(data.get("learned", {}).items()):
+        for noise, by_budget in by_noise.items():
+            for budget, r in by_budget.items():
+                target = (
+                    TARGETS_150S.get(model) if noise == "noiseless" and budget == "150s" else None
+                )
+                learned_rows.append(
+                    f"| {model} | {noise} | {r['training'].get('schedule', '')} | {r['wall_seconds']:.0f} s | "
+                    f"{r['training_samples_seen']:,} | **{r['nmse_db_per_layer'][-1]:.1f}** | "
+                    f"{'' if target is None else f'≤ {target:g}'} | "
+                    f"{r['classical_nmse_db_per_iteration']['fista'][-1]:.1f} |"
+                )
+    if learned_rows:
+        rows += [
+            "",
+            "| model, 16 layers | noise | schedule | training time | samples seen | test NMSE at layer 16 (dB) | target | FISTA, 16 iterations |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            *learned_rows,
+        ]
+    return "\n".join(rows)
+
+
 def merge(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
     data = json.loads(path.read_text()) if path.exists() else {}
     keys = (key,) if isinstance(key, str) else key
@@ -180,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["classical", "learned"], required=True)
+    parser.add_argument("--part", choices=["classical", "learned"])
     parser.add_argument("--model", default="alista", help="learned: a registered model")
     parser.add_argument("--seconds", type=float, default=150.0, help="learned: training budget")
     parser.add_argument("--snr-db", type=float, default=None, help="learned: noise (default none)")
@@ -191,7 +234,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fista-iterations", type=int, default=1000)
     parser.add_argument("--ista-iterations", type=int, default=10000)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--table", action="store_true", help="print the README tables and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        data = json.loads(args.out.read_text())
+        print(markdown(data))
+        return data
     if args.part == "learned":
         result = learned(args)
         noise = "noiseless" if args.snr_db is None else f"snr{args.snr_db:g}"
@@ -205,6 +253,8 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )
         return result
+    if args.part is None:
+        parser.error("--part is required (or --table)")
     result = classical(args)
     merge(args.out, "classical", result)
     summary = {k: result[k] for k in ("iterations_to_minus_35_db", "settled_db", "seconds")}
