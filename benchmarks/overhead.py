@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -34,26 +32,9 @@ from torch import nn
 
 import unrolled as ur
 from unrolled.algorithms import ISTA
+from unrolled.analysis.machine import describe_machine
 
 RESULTS = Path(__file__).parent / "results" / "overhead.json"
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "device": "cpu",
-    }
 
 
 class PlainISTA(nn.Module):
@@ -221,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "overhead",
         "command": "python benchmarks/overhead.py",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": describe_machine(),
         "workload": {
             "model": f"unroll(ISTA, {K}, learn=['step', 'threshold'])",
             "m": m,

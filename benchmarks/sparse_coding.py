@@ -27,13 +27,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
 from unrolled.algorithms import AMP, FISTA, ISTA
+from unrolled.analysis.machine import describe_machine
 from unrolled.core import Layer
 from unrolled.data import SparseCoding
 
@@ -43,16 +43,6 @@ PUBLISHED_CLASSICAL = {
     "iterations_to_minus_35_db": {"amp": 25, "fista": 202, "ista": 3420},
     "settles_near_db": -36.7,
 }
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "device": "cpu"}
 
 
 def nmse_db_of_mean(x_hat: torch.Tensor, x: torch.Tensor) -> float:
@@ -210,7 +200,7 @@ def merge(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
     for k in keys[:-1]:
         node = node.setdefault(k, {})
     node[keys[-1]] = value
-    data["machine"] = machine()
+    data["machine"] = describe_machine()
     data["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")

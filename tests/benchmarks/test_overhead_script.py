@@ -1,19 +1,14 @@
 """The overhead benchmark runs end to end (tiny sizes, no timing asserted: benchmarks measure)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "overhead.py"
+from tests.benchmarks._load import load as load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("overhead", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("overhead")
 
 
 def test_plain_reference_is_the_same_maths():

@@ -1,17 +1,12 @@
 """The sparse-coding benchmark script runs and merges its parts (tiny, no timing asserted)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "sparse_coding.py"
+from tests.benchmarks._load import load as load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("sparse_coding_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("sparse_coding")
 
 
 def test_classical_part_reproduces_amp_and_merges(tmp_path):
