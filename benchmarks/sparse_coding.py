@@ -27,6 +27,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def learned(args: argparse.Namespace) -> dict:
         Path(args.run_root)
         / f"{args.model}-{'noiseless' if args.snr_db is None else f'snr{args.snr_db:g}'}"
     )
+    shutil.rmtree(run_dir, ignore_errors=True)  # a benchmark run starts from scratch
     t0 = time.perf_counter()
     fit(net, problem, max_seconds=args.seconds, run_dir=run_dir, progress=False, **settings)
     seconds = time.perf_counter() - t0
