@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, Slot, register
+from ..core.checks import positive_int
 from ..priors import L1
 
 
@@ -41,14 +42,8 @@ class ADMM(Algorithm):
     prox = Slot(L1(), doc="prox(v, tau) -> x, the proximal map of tau·R")
 
     def __init__(self, cg_iterations: int = 50, **overrides: Any) -> None:
-        if (
-            isinstance(cg_iterations, bool)
-            or not isinstance(cg_iterations, int)
-            or cg_iterations < 1
-        ):
-            raise ValueError(f"cg_iterations: expected a positive int, got {cg_iterations!r}")
+        self.cg_iterations = positive_int(cg_iterations, "cg_iterations")
         super().__init__(**overrides)
-        self.cg_iterations = cg_iterations
 
     def init(self, y: Tensor, A: Any) -> ADMMState:
         Aty = A.H(y)

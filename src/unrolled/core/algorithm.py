@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from .checks import check_operator, check_tensor
+from .checks import check_operator, check_tensor, positive_int
 from .param import Param, Slot
 
 #: Attribute names a layer's `p` always has; no param or slot may take them.
@@ -166,8 +166,7 @@ class Algorithm:
             ``x`` of shape ``(B, *A.in_shape)``, or ``(x, trace)`` with ``trace`` of shape
             ``(T, B, *A.in_shape)``, T the number of iterations run.
         """
-        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"iterations: expected a positive int, got {iterations!r}")
+        positive_int(iterations, "iterations")
         if tol is not None and not (isinstance(tol, numbers.Real) and tol > 0):
             raise ValueError(f"tol: expected a positive number or None, got {tol!r}")
         outputs = []

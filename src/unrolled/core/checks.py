@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from torch import Tensor
@@ -23,3 +24,10 @@ def check_operator(value: Any, name: str) -> Any:
             f"unrolled.ops.Matrix(M)), got {type(value).__name__}"
         )
     return value
+
+
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int ≥ 1; a bool, a float or anything smaller is refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)

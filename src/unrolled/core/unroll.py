@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from .algorithm import Algorithm, Layer
-from .checks import check_operator, check_tensor
+from .checks import check_operator, check_tensor, positive_int
 from .param import PER_FEATURE
 
 BACKPROP = ("full", "checkpoint")
@@ -79,8 +79,7 @@ class Unrolled(nn.Module):
                 f"algorithm: expected an unrolled.Algorithm (class or instance), got "
                 f"{type(algorithm).__name__}"
             )
-        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-            raise ValueError(f"layers: expected a positive int, got {layers!r}")
+        positive_int(layers, "layers")
         if backprop not in BACKPROP:
             raise ValueError(f"backprop: expected one of {BACKPROP}, got {backprop!r}")
         if operator is not None:

@@ -11,19 +11,13 @@ from __future__ import annotations
 import math
 import numbers
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..core.checks import positive_int
 from ..ops import Matrix
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
 
 
 def _seed(seq: np.random.SeedSequence) -> int:
@@ -75,8 +69,8 @@ class SparseCoding:
         validation_size: int = 1000,
         test_size: int = 1000,
     ) -> None:
-        self.m = _positive_int(m, "m")
-        self.n = _positive_int(n, "n")
+        self.m = positive_int(m, "m")
+        self.n = positive_int(n, "n")
         if (
             isinstance(sparsity, bool)
             or not isinstance(sparsity, numbers.Real)
@@ -102,8 +96,8 @@ class SparseCoding:
         self.normalize_columns = normalize_columns
         self.seed = int(seed)
         self.dtype = dtype
-        self.validation_size = _positive_int(validation_size, "validation_size")
-        self.test_size = _positive_int(test_size, "test_size")
+        self.validation_size = positive_int(validation_size, "validation_size")
+        self.test_size = positive_int(test_size, "test_size")
 
         seeds = [_seed(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
         self._matrix_seed, train_seed, self._validation_seed, self._test_seed = seeds
@@ -135,7 +129,7 @@ class SparseCoding:
         Returns:
             ``(x, y)``: ``x`` of shape ``(batch, n)``, ``y`` of shape ``(batch, m)``.
         """
-        return self._draw(_positive_int(batch, "batch"), self.generator)
+        return self._draw(positive_int(batch, "batch"), self.generator)
 
     @cached_property
     def validation(self) -> tuple[Tensor, Tensor]:

@@ -44,12 +44,6 @@ def positive_number(value: Any, name: str) -> float:
     return float(value)
 
 
-def positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
-
-
 def operator_sizes(operator: Any, model: str) -> tuple[int, int]:
     """``(m, n)`` of a real forward model ``A: ℝⁿ -> ℝᵐ`` shared by all samples; clear errors
     otherwise (the LISTA family learns dense matrices sized and initialised from ``A``)."""

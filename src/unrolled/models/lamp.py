@@ -8,7 +8,8 @@ from torch import Tensor
 
 from ..algorithms import AMP
 from ..core import Layer, Param, Unrolled, register, unroll
-from ._common import Rule, dense, operator_sizes, positive_int, sized_params
+from ..core.checks import positive_int
+from ._common import Rule, dense, operator_sizes, sized_params
 
 #: AMP's default threshold multiplier α (Borgerding et al.'s 1.1402).
 ALPHA = AMP.param_specs["alpha"].default

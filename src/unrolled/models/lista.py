@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..algorithms import ISTA
 from ..core import Algorithm, Layer, Param, Unrolled, register, unroll
+from ..core.checks import positive_int
 from ..priors import soft_threshold, soft_threshold_support
 from ._common import (
     SUPPORT,
@@ -21,7 +22,6 @@ from ._common import (
     dense,
     operator_sizes,
     over_lipschitz,
-    positive_int,
     positive_number,
     sized_params,
     support_fraction,

@@ -394,6 +394,14 @@ class _Run:
     def _where(self, stage: Stage) -> str:
         return f"stage {self.pos.stage + 1}/{len(self.stages)}: {stage.label}"
 
+    def _stop_unless_finite(self, what: str, value: float, step: int, stage: Stage) -> None:
+        """A NaN/Inf stops training before the parameters move, naming the step and stage."""
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"{what} is {value} at step {step} ({self._where(stage)}); training stopped "
+                f"before updating the parameters; {self._intact()}"
+            )
+
     def _intact(self) -> str:
         if self.run_dir is None:
             return "no run_dir, so no checkpoint was written"
@@ -414,20 +422,12 @@ class _Run:
         model.zero_grad(set_to_none=True)
         loss = supervised_loss(model, x, y, stage.depth, stage.loss_weights, cfg.loss)
         value = float(loss.detach())
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"loss is {value} at step {step} ({self._where(stage)}); training stopped "
-                f"before updating the parameters; {self._intact()}"
-            )
+        self._stop_unless_finite("loss", value, step, stage)
         loss.backward()
         rates.mask_gradients()
         if cfg.clip is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(rates.parameters, cfg.clip))
-            if not math.isfinite(norm):
-                raise FloatingPointError(
-                    f"gradient norm is {norm} at step {step} ({self._where(stage)}); training "
-                    f"stopped before updating the parameters; {self._intact()}"
-                )
+            self._stop_unless_finite("gradient norm", norm, step, stage)
         rates.before_step()
         optimizer.step()
         rates.after_step()
