@@ -63,8 +63,8 @@ class Matrix(LinearOperator):
             return self.adjoint(self(x))
         self._check(x, "x", self.in_shape)
         G = self._cache.get("normal")
-        if G is None:  # stored transposed, so that rows x give (MᴴM xᵀ)ᵀ = x (MᴴM)ᵀ
-            G = self._cache["normal"] = (M.mH @ M).mT
+        if G is None:  # rows x give (MᴴM xᵀ)ᵀ = x (MᴴM)ᵀ; row-major, the layout BLAS reads fastest
+            G = self._cache["normal"] = (M.mH @ M).mT.contiguous()
         return x @ G
 
     @torch.no_grad()
