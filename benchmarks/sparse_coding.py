@@ -152,6 +152,116 @@ def learned(args: argparse.Namespace) -> dict:
     }
 
 
+#: Matched VAMP, NMSE (dB) after T = 1…10 iterations on Borgerding's problem (REFERENCES.md).
+MATCHED_VAMP_DB = [-6.75, -12.57, -18.88, -25.72, -32.81, -39.18, -43.32, -44.92, -45.37, -45.48]
+
+
+def lamp_vamp(args: argparse.Namespace) -> dict:
+    """LAMP-bg (Bernoulli-Gaussian MMSE denoiser) with ``--lamp-layers`` layers on Borgerding's
+    problem (columns not normalised, SNR 40 dB), trained layer-wise within ``--seconds``; its
+    test NMSE after each layer (Borgerding's definition) against matched VAMP's published
+    NMSE after as many iterations, and Bayes-optimal AMP (the untrained network)."""
+    import unrolled as ur
+    from unrolled.train import fit, read_metrics
+
+    problem = SparseCoding(
+        250, 500, 0.1, snr_db=40.0, normalize_columns=False, seed=args.seed, test_size=1000
+    )
+    x, y = problem.test
+    net = ur.create("lamp", operator=problem.operator, layers=args.lamp_layers, shrinkage="bg")
+    with torch.no_grad():
+        untrained = [nmse_db_of_mean(t, x) for t in net(y, trace=True)[1]]
+    run_dir = Path(args.run_root) / "lamp-bg-snr40"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    settings = {"schedule": "layerwise", "lr": 1e-3, "batch_size": 64}
+    t0 = time.perf_counter()
+    fit(net, problem, max_seconds=args.seconds, run_dir=run_dir, progress=False, **settings)
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        trained = [nmse_db_of_mean(t, x) for t in net(y, trace=True)[1]]
+    vamp = MATCHED_VAMP_DB[: args.lamp_layers]
+    return {
+        "model": "lamp (shrinkage='bg')",
+        "problem": repr(problem) + ", columns not normalised, 1000 test samples",
+        "training": {**settings, "max_seconds": args.seconds},
+        "nmse_db_per_layer": [round(v, 3) for v in trained],
+        "bayes_amp_nmse_db_per_iteration": [round(v, 3) for v in untrained],
+        "matched_vamp_published_db": vamp,
+        "gap_to_vamp_db": [round(a - b, 3) for a, b in zip(trained, vamp, strict=False)],
+        "within_1_db_of_vamp": all(a - b <= 1.0 for a, b in zip(trained, vamp, strict=False)),
+        "wall_seconds": seconds,
+        "optimizer_steps": read_metrics(run_dir)[-1]["step"],
+    }
+
+
+def data_efficiency(args: argparse.Namespace) -> dict:
+    """ALISTA and LISTA (16 layers) against a black-box MLP with at least LISTA's parameter count,
+    each trained on fixed sets of ``--sizes`` distinct samples (reused for epochs; validation 500
+    samples for early stopping, test 1000), ``--seconds`` per run."""
+    import unrolled as ur
+    from unrolled.metrics import nmse_db
+    from unrolled.models import MLP
+    from unrolled.train import fit, read_metrics
+
+    recipes = {  # schedule and rate per model; the MLP has no layers to grow
+        "alista": {"schedule": "layerwise", "lr": 1e-2},
+        "lista": {"schedule": "deep-supervision", "lr": 5e-4},
+        "mlp": {"schedule": "end-to-end", "lr": 1e-4},
+    }
+    out: dict = {"seconds_per_run": args.seconds, "recipes": recipes, "runs": {}}
+    t_all = time.perf_counter()
+    for size in args.sizes:
+        problem = SparseCoding(
+            250, 500, 0.1, seed=args.seed, validation_size=500, test_size=1000, train_size=size
+        )
+        A = problem.operator
+        lista_parameters = sum(
+            p.numel() for p in ur.create("lista", operator=A, layers=args.layers).parameters()
+        )
+        for model in recipes:
+            torch.manual_seed(args.seed)
+            if model == "mlp":
+                net = MLP.with_at_least(problem.m, problem.n, lista_parameters)
+            else:
+                net = ur.create(model, operator=A, layers=args.layers)
+            run_dir = Path(args.run_root) / f"data-{model}-{size}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            t0 = time.perf_counter()
+            fit(
+                net,
+                problem,
+                max_seconds=args.seconds,
+                run_dir=run_dir,
+                progress=False,
+                **recipes[model],
+            )
+            seconds = time.perf_counter() - t0
+            x, y = problem.test
+            with torch.no_grad():
+                test_db = float(nmse_db(net(y), x))
+            steps = read_metrics(run_dir)[-1]["step"]
+            out["runs"].setdefault(model, {})[str(size)] = {
+                "test_nmse_db": round(test_db, 3),
+                "parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
+                "wall_seconds": seconds,
+                "optimizer_steps": steps,
+            }
+            print(
+                json.dumps(
+                    {
+                        "model": model,
+                        "train_size": size,
+                        "test_nmse_db": round(test_db, 2),
+                        "seconds": round(seconds),
+                    }
+                ),
+                flush=True,
+            )
+    out["sweep_seconds"] = time.perf_counter() - t_all
+    out["problem"] = "SparseCoding(250, 500, 0.1, noiseless, unit-norm columns), test 1000 samples"
+    return out
+
+
 #: The issue's targets for fit(..., max_seconds=150), noiseless, 16 layers (REFERENCES.md).
 TARGETS_150S = {"alista": -60.0, "lista-cpss": -50.0}
 
@@ -215,9 +325,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["classical", "learned"])
+    parser.add_argument("--part", choices=["classical", "learned", "lamp-vamp", "data-efficiency"])
+    parser.add_argument("--lamp-layers", type=int, default=6, help="lamp-vamp: depth (≤ 10)")
     parser.add_argument("--model", default="alista", help="learned: a registered model")
-    parser.add_argument("--seconds", type=float, default=150.0, help="learned: training budget")
+    parser.add_argument(
+        "--seconds", type=float, default=150.0, help="learned, data-efficiency: budget per run"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[100, 1000, 10000, 100000],
+        help="data-efficiency: training-set sizes",
+    )
     parser.add_argument("--snr-db", type=float, default=None, help="learned: noise (default none)")
     parser.add_argument("--layers", type=int, default=16)
     parser.add_argument("--run-root", default="runs/benchmark", help="learned: run directories")
@@ -244,6 +364,15 @@ def main(argv: list[str] | None = None) -> dict:
                 }
             )
         )
+        return result
+    if args.part == "lamp-vamp":
+        result = lamp_vamp(args)
+        merge(args.out, "lamp_vs_vamp", result)
+        print(json.dumps({k: result[k] for k in ("nmse_db_per_layer", "gap_to_vamp_db")}))
+        return result
+    if args.part == "data-efficiency":
+        result = data_efficiency(args)
+        merge(args.out, "data_efficiency", result)
         return result
     if args.part is None:
         parser.error("--part is required (or --table)")

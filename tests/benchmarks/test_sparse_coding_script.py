@@ -29,3 +29,23 @@ def test_learned_part_merges_under_model_noise_and_budget(tmp_path):
     assert len(entry["nmse_db_per_layer"]) == 2
     assert entry["training_samples_seen"] > 0
     assert len(entry["classical_nmse_db_per_iteration"]["fista"]) == 2
+
+
+def test_data_efficiency_part_trains_each_model_on_each_size(tmp_path):
+    out = tmp_path / "sc.json"
+    args = ["--part", "data-efficiency", "--seconds", "1", "--layers", "2", "--sizes", "100"]
+    load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
+    runs = json.loads(out.read_text())["data_efficiency"]["runs"]
+    assert set(runs) == {"alista", "lista", "mlp"}
+    assert runs["mlp"]["100"]["parameters"] >= runs["lista"]["100"]["parameters"]
+    assert all(r["100"]["optimizer_steps"] > 0 for r in runs.values())
+
+
+def test_lamp_vamp_part_compares_per_layer_with_matched_vamp(tmp_path):
+    out = tmp_path / "sc.json"
+    args = ["--part", "lamp-vamp", "--seconds", "1", "--lamp-layers", "2"]
+    load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
+    entry = json.loads(out.read_text())["lamp_vs_vamp"]
+    assert entry["matched_vamp_published_db"] == [-6.75, -12.57]
+    assert len(entry["nmse_db_per_layer"]) == len(entry["gap_to_vamp_db"]) == 2
+    assert entry["bayes_amp_nmse_db_per_iteration"][1] < entry["bayes_amp_nmse_db_per_iteration"][0]

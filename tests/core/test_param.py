@@ -61,3 +61,24 @@ def test_boundary_default_cannot_be_learned():
 def test_slot_default_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         ur.Slot(3.0)
+
+
+def test_a_subclass_drops_an_inherited_param_by_setting_it_to_none():
+    class Base(ur.Algorithm):
+        step = ur.Param(0.5)
+        alpha = ur.Param(1.0)
+
+        def init(self, y, A):
+            return y
+
+        def update(self, x, y, A, p):
+            return x
+
+    class Child(Base):
+        alpha = None
+        beta = ur.Param(2.0)
+
+    assert set(Child.param_specs) == {"step", "beta"}
+    assert set(Base.param_specs) == {"step", "alpha"}
+    with pytest.raises(TypeError, match="unexpected keyword 'alpha'"):
+        Child(alpha=3.0)

@@ -124,6 +124,7 @@ def test_validation_and_test_are_fixed_and_separate_from_training():
         ({"dtype": torch.complex64}, TypeError, "dtype"),
         ({"test_size": 0}, ValueError, "test_size"),
         ({"validation_size": -3}, ValueError, "validation_size"),
+        ({"train_size": 0}, ValueError, "train_size: expected a positive int, got 0"),
     ],
 )
 def test_argument_errors(kwargs, error, match):
@@ -134,3 +135,32 @@ def test_argument_errors(kwargs, error, match):
 def test_sample_batch_error():
     with pytest.raises(ValueError, match="batch: expected a positive int, got 0"):
         small().sample(0)
+
+
+def test_a_fixed_training_set_is_reused_and_the_same_everywhere():
+    p = small(train_size=10, seed=2)
+    x_set, y_set = p.train
+    assert x_set.shape == (10, 40) and y_set.shape == (10, 20)
+    rows = {tuple(r.tolist()) for r in x_set}
+    seen = set()
+    for _ in range(20):
+        x, y = p.sample(4)
+        assert x.shape == (4, 40)
+        batch = [tuple(r.tolist()) for r in x]
+        assert len(set(batch)) == 4 and set(batch) <= rows  # distinct samples of the set
+        torch.testing.assert_close(y, x @ p.matrix.T)
+        seen |= set(batch)
+    assert seen == rows  # every sample gets used
+    whole, _ = p.sample(64)  # a batch larger than the set: the whole set, shuffled
+    assert whole.shape == (10, 40) and {tuple(r.tolist()) for r in whole} == rows
+    # the set does not depend on how much was drawn before, and the other sets are unchanged
+    q = small(train_size=10, seed=2)
+    assert torch.equal(q.train[0], x_set)
+    assert torch.equal(q.validation[0], small(seed=2).validation[0])
+    assert torch.equal(q.matrix, small(seed=2).matrix)
+    assert not torch.equal(small(train_size=10, seed=3).train[0], x_set)
+
+
+def test_a_streaming_problem_has_no_fixed_set():
+    with pytest.raises(AttributeError, match="train_size=N"):
+        _ = small().train

@@ -8,7 +8,8 @@ import torch
 import unrolled as ur
 from tests.conftest import sparse_problem
 from unrolled.algorithms import AMP
-from unrolled.models import LAMPIteration
+from unrolled.models import LAMPBGIteration, LAMPIteration
+from unrolled.models.lamp import bernoulli_gaussian_mmse
 
 
 @pytest.mark.parametrize("alpha", [None, 1.5])
@@ -47,3 +48,50 @@ def test_lamp_onsager_term_is_the_support_size_over_m():
     torch.testing.assert_close(x, x_ref)
     b = (x_ref != 0).sum(1, keepdim=True) / 20
     torch.testing.assert_close(z, y - A(x_ref) + b * y)
+
+
+def test_bernoulli_gaussian_mmse_matches_the_posterior_mean_and_its_derivative():
+    """x̂ = E[x | r] by quadrature-free Bayes: π β r with π the posterior support probability."""
+    r = torch.linspace(-4, 4, 81, dtype=torch.float64).reshape(1, -1).requires_grad_()
+    s2, lam, v = torch.tensor([[0.3]], dtype=torch.float64), 0.1, 2.0
+    x_hat, deriv = bernoulli_gaussian_mmse(r, s2, lam, v)
+
+    def normal(t, var):
+        return torch.exp(-t.square() / (2 * var)) / torch.sqrt(2 * torch.pi * var)
+
+    on, off = lam * normal(r, v + s2), (1 - lam) * normal(r, s2)
+    torch.testing.assert_close(x_hat, on / (on + off) * v / (v + s2) * r)
+    (auto,) = torch.autograd.grad(x_hat.sum(), r)
+    torch.testing.assert_close(deriv, auto)
+    zero, dzero = bernoulli_gaussian_mmse(torch.zeros(2, 3), torch.zeros(2, 1), lam, v)
+    assert torch.isfinite(zero).all() and torch.isfinite(dzero).all()
+
+
+def test_lamp_bg_is_bayes_amp_before_training_and_trains():
+    A, x, y = sparse_problem()
+    net = ur.create("lamp", operator=A, layers=5, shrinkage="bg", sparsity=0.2, signal_var=1.5)
+    assert set(net.params) == {"B", "sparsity", "signal_var"}
+    torch.testing.assert_close(net.param_values()["sparsity"], torch.full((5,), 0.2).double())
+    alg = LAMPBGIteration(20, 40, sparsity=0.2, signal_var=1.5)
+    assert "alpha" not in alg.params  # dropped: the denoiser has its own params
+    torch.testing.assert_close(net(y), alg.run(y, A, iterations=5))
+    for zero_or_y in (torch.zeros_like(y), y):
+        net.zero_grad()
+        (net(zero_or_y) - x).square().sum().backward()
+        for name, p in net.params.items():
+            assert torch.isfinite(p.grad).all(), name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"shrinkage": "pwlin"}, r"shrinkage: expected one of \('soft', 'bg'\), got 'pwlin'"),
+        ({"shrinkage": "bg", "sparsity": 1.0}, r"sparsity: expected a number in \(0, 1\)"),
+        ({"shrinkage": "bg", "signal_var": -1.0}, "signal_var: expected a positive"),
+        ({"alpha": 0.0}, "alpha: expected a positive"),
+    ],
+)
+def test_lamp_rejects_bad_arguments(kwargs, match):
+    A, _, _ = sparse_problem()
+    with pytest.raises(ValueError, match=match):
+        ur.create("lamp", operator=A, layers=2, **kwargs)

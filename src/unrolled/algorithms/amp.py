@@ -47,7 +47,19 @@ class AMP(Algorithm):
         m = z[0].numel()
         sigma = torch.linalg.vector_norm(z.flatten(1), dim=1) / m**0.5
         r = x + self.backproject(z, A, p)
-        theta = p.alpha * _per_sample(sigma, r)
+        x, div = self.denoise(r, _per_sample(sigma, r), p)
+        onsager = div.flatten(1).sum(1) / m
+        return AMPState(x, y - A(x) + _per_sample(onsager, z) * z)
+
+    def denoise(self, r: Tensor, sigma: Tensor, p: Layer) -> tuple[Tensor, Tensor]:
+        """``η(r; σ)`` and its derivative ``η'`` entrywise (summed for the Onsager term): the soft
+        threshold at ``θ = α σ``.
+
+        ``r`` is ``(B, *A.in_shape)``; ``sigma``, the estimated noise level of ``r``, broadcasts
+        against it (``(B, 1, ...)``). A subclass may use another denoiser (LAMP's Bernoulli-
+        Gaussian MMSE estimator, `unrolled.models.lamp`).
+        """
+        theta = p.alpha * sigma
         x = soft_threshold(r, theta)
         if r.is_complex():
             mag = r.abs()
@@ -56,8 +68,7 @@ class AMP(Algorithm):
             )
         else:
             div = (x != 0).to(r.dtype)
-        onsager = div.flatten(1).sum(1) / m
-        return AMPState(x, y - A(x) + _per_sample(onsager, z) * z)
+        return x, div
 
     def backproject(self, z: Tensor, A: Any, p: Layer) -> Tensor:
         """The back-projection of the residual, ``Aᴴz``: ``(B, *A.out_shape) -> (B, *A.in_shape)``.

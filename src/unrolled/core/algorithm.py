@@ -46,11 +46,15 @@ class Layer:
 
 
 def _collect(cls: type, kind: type) -> dict[str, Any]:
+    """The ``kind`` declarations of ``cls`` and its bases; a subclass setting an inherited one's
+    name to ``None`` drops it (e.g. a learned denoiser with its own params replacing a threshold)."""
     found: dict[str, Any] = {}
     for base in reversed(cls.__mro__):
         for name, value in vars(base).items():
             if isinstance(value, kind):
                 found[name] = value
+            elif value is None:
+                found.pop(name, None)
     return found
 
 

@@ -46,12 +46,16 @@ class SparseCoding:
         dtype: a real floating dtype for ``A``, ``x`` and ``y``.
         validation_size: number of samples in `validation`.
         test_size: number of samples in `test`.
+        train_size: ``None`` (default) for a fresh sample at every draw, an endless stream; or
+            the number of distinct training samples, a fixed set (`train`) drawn once that
+            `sample` then reuses, for studies of how much data a model needs.
 
     Attributes:
         matrix: ``A``, ``(m, n)``.
         operator: ``A`` as a `unrolled.ops.Matrix`.
         noise_std: σ, the noise standard deviation per entry of ``y`` (0 when noiseless).
-        generator: the CPU ``torch.Generator`` of the training stream (`sample`).
+        generator: the CPU ``torch.Generator`` of the training stream (`sample`): the samples
+            themselves, or with ``train_size`` which samples of the fixed set make each batch.
 
     Shapes: ``x`` is ``(B, n)``, ``y`` is ``(B, m)``; all tensors are on the CPU.
     """
@@ -68,6 +72,7 @@ class SparseCoding:
         *,
         validation_size: int = 1000,
         test_size: int = 1000,
+        train_size: int | None = None,
     ) -> None:
         self.m = positive_int(m, "m")
         self.n = positive_int(n, "n")
@@ -98,9 +103,12 @@ class SparseCoding:
         self.dtype = dtype
         self.validation_size = positive_int(validation_size, "validation_size")
         self.test_size = positive_int(test_size, "test_size")
+        self.train_size = None if train_size is None else positive_int(train_size, "train_size")
 
-        seeds = [_seed(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
-        self._matrix_seed, train_seed, self._validation_seed, self._test_seed = seeds
+        # Children by index: adding the fifth (the fixed training set) left the others as they were.
+        seeds = [_seed(s) for s in np.random.SeedSequence(self.seed).spawn(5)]
+        self._matrix_seed, train_seed, self._validation_seed, self._test_seed = seeds[:4]
+        self._train_set_seed = seeds[4]
         g = torch.Generator(device="cpu").manual_seed(self._matrix_seed)
         A = torch.randn(self.m, self.n, generator=g, dtype=dtype) / math.sqrt(self.m)
         if normalize_columns:
@@ -124,12 +132,30 @@ class SparseCoding:
         return x, y
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor]:
-        """Draw ``batch`` fresh training samples from the training stream.
+        """Draw ``batch`` training samples: fresh ones from the training stream, or with
+        ``train_size`` distinct samples of the fixed set `train` chosen at random (the whole set,
+        shuffled, when ``batch`` is at least ``train_size``).
 
         Returns:
-            ``(x, y)``: ``x`` of shape ``(batch, n)``, ``y`` of shape ``(batch, m)``.
+            ``(x, y)``: ``x`` of shape ``(batch, n)``, ``y`` of shape ``(batch, m)`` (at most
+            ``train_size`` rows with a fixed set).
         """
-        return self._draw(positive_int(batch, "batch"), self.generator)
+        batch = positive_int(batch, "batch")
+        if self.train_size is None:
+            return self._draw(batch, self.generator)
+        x, y = self.train
+        pick = torch.randperm(self.train_size, generator=self.generator)[:batch]
+        return x[pick], y[pick]
+
+    @cached_property
+    def train(self) -> tuple[Tensor, Tensor]:
+        """The fixed training set ``(x, y)`` of ``train_size`` samples (only with ``train_size``)."""
+        if self.train_size is None:
+            raise AttributeError(
+                "train: this problem streams fresh samples; pass train_size=N for a fixed set"
+            )
+        g = torch.Generator(device="cpu").manual_seed(self._train_set_seed)
+        return self._draw(self.train_size, g)
 
     @cached_property
     def validation(self) -> tuple[Tensor, Tensor]:
@@ -145,9 +171,10 @@ class SparseCoding:
 
     def __repr__(self) -> str:
         snr = "noiseless" if self.snr_db is None else f"snr_db={self.snr_db:g}"
+        train = "" if self.train_size is None else f", train_size={self.train_size}"
         return (
             f"SparseCoding(m={self.m}, n={self.n}, sparsity={self.sparsity:g}, {snr}, "
-            f"seed={self.seed})"
+            f"seed={self.seed}{train})"
         )
 
 

@@ -1,22 +1,55 @@
-"""LAMP: learned AMP (Borgerding, Schniter & Rangan 2017)."""
+"""LAMP: learned AMP (Borgerding, Schniter & Rangan 2017), with the soft threshold (LAMP-ℓ1) or
+the Bernoulli-Gaussian MMSE denoiser (LAMP-bg)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ..algorithms import AMP
 from ..core import Layer, Param, Unrolled, register, unroll
 from ..core.checks import positive_int
-from ._common import Rule, dense, operator_sizes, sized_params
+from ._common import Rule, dense, operator_sizes, positive_number, sized_params
 
 #: AMP's default threshold multiplier α (Borgerding et al.'s 1.1402).
 ALPHA = AMP.param_specs["alpha"].default
+SHRINKAGES = ("soft", "bg")
+
+
+def bernoulli_gaussian_mmse(
+    r: Tensor, noise_var: Tensor, sparsity: Any, signal_var: Any
+) -> tuple[Tensor, Tensor]:
+    """The MMSE estimate ``E[x | r]`` and its derivative, for ``r = x + w``, ``w ~ N(0, s²)``
+    and ``x`` Bernoulli(λ)-Gaussian(0, v) entrywise:
+
+        β = v/(v + s²),   π(r) = P(x ≠ 0 | r) = σ(log(λ/(1−λ)) − ½ log(1 + v/s²) + ½ β r²/s²)
+        x̂ = π β r,       dx̂/dr = β (π + π (1 − π) β r²/s²)
+
+    (σ the logistic function; Borgerding et al.'s ``shrink_bgest`` in this stable form).
+
+    Args:
+        r: ``(B, n)`` the noisy estimate.
+        noise_var: ``s²``, broadcasting against ``r`` (``(B, 1)`` per sample); clamped away
+            from 0 so that a zero residual gives a finite answer.
+        sparsity: λ in (0, 1), a number or a 0-d tensor.
+        signal_var: v > 0, a number or a 0-d tensor.
+
+    Returns ``(x̂, dx̂/dr)``, both shaped like ``r``.
+    """
+    s2 = noise_var.clamp_min(torch.finfo(r.dtype).tiny)
+    lam = torch.as_tensor(sparsity, dtype=r.dtype, device=r.device)
+    v = torch.as_tensor(signal_var, dtype=r.dtype, device=r.device)
+    beta = v / (v + s2)
+    scaled = beta * r.square() / s2
+    logit = torch.log(lam) - torch.log1p(-lam) - 0.5 * (torch.log(v + s2) - torch.log(s2))
+    pi = torch.sigmoid(logit + 0.5 * scaled)
+    return pi * beta * r, beta * (pi + pi * (1 - pi) * scaled)
 
 
 class LAMPIteration(AMP):
-    """One layer of LAMP: AMP (`unrolled.algorithms.AMP`) with a matrix ``B_t`` in place of the
+    """One layer of LAMP-ℓ1: AMP (`unrolled.algorithms.AMP`) with a matrix ``B_t`` in place of the
     back-projection ``Aᵀ``; default ``B = Aᵀ`` makes it one AMP step.
 
     Args:
@@ -35,45 +68,89 @@ class LAMPIteration(AMP):
         return z @ p.B.mT
 
 
+class LAMPBGIteration(LAMPIteration):
+    """One layer of LAMP-bg: LAMP with the Bernoulli-Gaussian MMSE denoiser
+    (`bernoulli_gaussian_mmse`) at noise variance ``σ̂² = ‖z‖²/m`` in place of the soft threshold;
+    its params are the prior's ``sparsity`` λ and ``signal_var`` v. At the true prior and
+    ``B = Aᵀ`` it is Bayes-optimal AMP for i.i.d. Gaussian ``A``.
+
+    Shapes: as `LAMPIteration`; ``sparsity`` (), ``signal_var`` ().
+    """
+
+    alpha = None  # no threshold: the denoiser has its own params
+    sparsity = Param(0.1, between=(0.0, 1.0), doc="λ: the prior probability that x_j ≠ 0")
+    signal_var = Param(1.0, positive=True, doc="v: the prior variance of a non-zero x_j")
+
+    def denoise(self, r: Tensor, sigma: Tensor, p: Layer) -> tuple[Tensor, Tensor]:
+        return bernoulli_gaussian_mmse(r, sigma.square(), p.sparsity, p.signal_var)
+
+
 @register("lamp", kind="model")
 def lamp(
-    *, operator: Any = None, layers: int = 16, alpha: float = ALPHA, backprop: str = "full"
+    *,
+    operator: Any = None,
+    layers: int = 16,
+    shrinkage: str = "soft",
+    alpha: float = ALPHA,
+    sparsity: float = 0.1,
+    signal_var: float = 1.0,
+    backprop: str = "full",
 ) -> Unrolled:
-    """LAMP-ℓ1, learned AMP with soft thresholding (Borgerding, Schniter & Rangan 2017).
+    """LAMP, learned AMP (Borgerding, Schniter & Rangan 2017).
 
         r_t     = x_t + B_t z_t
-        x_{t+1} = η(r_t; α_t ‖z_t‖₂/√m)                     (soft threshold)
-        z_{t+1} = y − A x_{t+1} + (‖x_{t+1}‖₀/m) z_t,        x_0 = 0, z_0 = y
+        x_{t+1} = η_t(r_t; σ̂_t),   σ̂_t = ‖z_t‖₂/√m
+        z_{t+1} = y − A x_{t+1} + (1/m) Σⱼ η_t'(r_t)ⱼ · z_t,        x_0 = 0, z_0 = y
 
-    AMP's iteration (`unrolled.algorithms.AMP`, whose ``backproject`` it overrides) with a
-    learned back-projection. The Onsager term ``b_{t+1} z_t``, ``b = ‖x‖₀/m``, keeps the
-    effective noise in ``r_t`` Gaussian-like, so few layers suffice. Learned, per layer: ``B_t``
-    (n, m) and the threshold multiplier ``α_t`` (> 0, softplus). Initialised at ``B = Aᵀ``,
-    ``α = 1.1402``: before training the network computes exactly ``layers`` AMP iterations.
+    AMP's iteration (`unrolled.algorithms.AMP`) with a learned back-projection ``B_t`` (n, m) per
+    layer. The Onsager term keeps the effective noise in ``r_t`` Gaussian-like, so few layers
+    suffice. The denoiser ``η_t``:
+
+    * ``shrinkage="soft"`` (LAMP-ℓ1): the soft threshold at ``α_t σ̂_t``, ``α_t`` learned (> 0);
+      Σ η' = ‖x_{t+1}‖₀. Initialised at ``B = Aᵀ``, ``α = 1.1402``: before training the network
+      computes exactly ``layers`` AMP iterations.
+    * ``shrinkage="bg"`` (LAMP-bg): the MMSE estimator of a Bernoulli(λ_t)-Gaussian(0, v_t) prior
+      at noise variance σ̂_t² (`bernoulli_gaussian_mmse`), ``λ_t`` in (0, 1) and ``v_t`` > 0
+      learned. Initialised at ``B = Aᵀ`` and the given prior: before training, Bayes-optimal AMP,
+      whose state evolution matched VAMP shares for i.i.d. Gaussian ``A``.
 
     Args:
         operator: ``A``, a real operator ``ℝⁿ -> ℝᵐ`` (AMP's theory wants i.i.d. entries of
             variance 1/m).
         layers: K, the depth.
-        alpha: α's initial value.
+        shrinkage: ``"soft"`` or ``"bg"``.
+        alpha: ``"soft"``: α's initial value.
+        sparsity, signal_var: ``"bg"``: the prior's initial λ and v.
         backprop: ``"full"`` or ``"checkpoint"``.
 
-    Returns an `unrolled.Unrolled` with params ``B`` (K, n, m) and ``alpha`` (K,); ``y``
-    (B, m) -> ``x`` (B, n).
+    Returns an `unrolled.Unrolled` with params ``B`` (K, n, m) and ``alpha`` (K,), or ``sparsity``
+    and ``signal_var`` (K,) each; ``y`` (B, m) -> ``x`` (B, n).
 
     Departures from the paper: Borgerding et al.'s code initialises ``B = Aᵀ/(1.01·‖A‖²)`` and,
     in its LAMP script, ties one ``B`` across layers; here ``B_t = Aᵀ`` per layer, so that the
     untrained network is AMP. They train layer-wise (grow one layer at a time, then refine),
-    which is `unrolled.train`'s business. α is kept positive.
+    which is `unrolled.train`'s business. α and v are kept positive and λ in (0, 1) by
+    reparametrisation where their code clips or takes absolute values. Their piecewise-linear,
+    exponential and spline shrinkages are not provided.
     """
     m, n = operator_sizes(operator, "lamp")
-    return unroll(
-        LAMPIteration(m, n, alpha=alpha),
-        layers,
-        learn=["B", "alpha"],
-        operator=operator,
-        backprop=backprop,
-    )
+    if shrinkage == "soft":
+        iteration: LAMPIteration = LAMPIteration(m, n, alpha=positive_number(alpha, "alpha"))
+        learn = ["B", "alpha"]
+    elif shrinkage == "bg":
+        if (
+            not isinstance(sparsity, float | int)
+            or isinstance(sparsity, bool)
+            or not 0 < sparsity < 1
+        ):
+            raise ValueError(f"sparsity: expected a number in (0, 1), got {sparsity!r}")
+        iteration = LAMPBGIteration(
+            m, n, sparsity=float(sparsity), signal_var=positive_number(signal_var, "signal_var")
+        )
+        learn = ["B", "sparsity", "signal_var"]
+    else:
+        raise ValueError(f"shrinkage: expected one of {SHRINKAGES}, got {shrinkage!r}")
+    return unroll(iteration, layers, learn=learn, operator=operator, backprop=backprop)
 
 
-__all__ = ["LAMPIteration", "lamp"]
+__all__ = ["LAMPBGIteration", "LAMPIteration", "bernoulli_gaussian_mmse", "lamp"]
