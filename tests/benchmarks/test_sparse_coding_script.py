@@ -31,7 +31,7 @@ def test_learned_part_merges_under_model_noise_and_budget(tmp_path):
     assert len(entry["classical_nmse_db_per_iteration"]["fista"]) == 2
 
 
-def test_data_efficiency_part_trains_each_model_on_each_size(tmp_path):
+def test_data_efficiency_part_trains_each_model_on_each_size(tmp_path, capsys):
     out = tmp_path / "sc.json"
     args = ["--part", "data-efficiency", "--seconds", "1", "--layers", "2", "--sizes", "100"]
     load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
@@ -39,6 +39,9 @@ def test_data_efficiency_part_trains_each_model_on_each_size(tmp_path):
     assert set(runs) == {"alista", "lista", "mlp"}
     assert runs["mlp"]["100"]["parameters"] >= runs["lista"]["100"]["parameters"]
     assert all(r["100"]["optimizer_steps"] > 0 for r in runs.values())
+    load().main(["--table", "--plot", str(tmp_path / "sc.png"), "--out", str(out)])
+    assert (tmp_path / "sc.png").stat().st_size > 0
+    assert "| mlp |" in capsys.readouterr().out
 
 
 def test_lamp_vamp_part_compares_per_layer_with_matched_vamp(tmp_path):
