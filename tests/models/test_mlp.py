@@ -11,12 +11,14 @@ from unrolled.train import fit
 
 
 @pytest.mark.parametrize("hidden_layers", [1, 2, 3])
-@pytest.mark.parametrize("budget", [1, 5000, 123_457])
+@pytest.mark.parametrize("budget", [1, 5000, 6110, 123_457, 61 * 97 + 10])
 def test_with_at_least_is_the_narrowest_mlp_over_the_budget(budget, hidden_layers):
     net = MLP.with_at_least(20, 40, budget, hidden_layers)
     count = sum(p.numel() for p in net.parameters())
     assert count == MLP.parameter_count(20, 40, net.width, hidden_layers) >= budget
     assert net.width == 1 or MLP.parameter_count(20, 40, net.width - 1, hidden_layers) < budget
+    exact = MLP.parameter_count(20, 40, 37, hidden_layers)  # a budget met exactly
+    assert MLP.with_at_least(20, 40, exact, hidden_layers).width == 37
 
 
 def test_forward_shapes_and_errors():
@@ -31,6 +33,8 @@ def test_forward_shapes_and_errors():
         net(torch.randn(5, 21))
     with pytest.raises(ValueError, match="width: expected a positive int"):
         MLP(20, 40, width=0)
+    with pytest.raises(TypeError, match=r"y: expected torch\.float32"):
+        net(torch.randn(5, 20, dtype=torch.float64))
 
 
 def test_fit_trains_it_on_a_fixed_training_set():

@@ -3,6 +3,8 @@ the Bernoulli-Gaussian MMSE denoiser (LAMP-bg)."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import torch
@@ -30,22 +32,36 @@ def bernoulli_gaussian_mmse(
     (σ the logistic function; Borgerding et al.'s ``shrink_bgest`` in this stable form).
 
     Args:
-        r: ``(B, n)`` the noisy estimate.
+        r: ``(B, n)`` the noisy estimate, real.
         noise_var: ``s²``, broadcasting against ``r`` (``(B, 1)`` per sample); clamped away
-            from 0 so that a zero residual gives a finite answer.
-        sparsity: λ in (0, 1), a number or a 0-d tensor.
+            from 0, so that a zero residual (exact recovery) gives a finite answer.
+        sparsity: λ in (0, 1), a number or a 0-d tensor (a learned λ is kept off 0 and 1 by
+            machine epsilon).
         signal_var: v > 0, a number or a 0-d tensor.
 
     Returns ``(x̂, dx̂/dr)``, both shaped like ``r``.
     """
-    s2 = noise_var.clamp_min(torch.finfo(r.dtype).tiny)
-    lam = torch.as_tensor(sparsity, dtype=r.dtype, device=r.device)
-    v = torch.as_tensor(signal_var, dtype=r.dtype, device=r.device)
+    if r.is_complex():
+        raise TypeError(f"r: expected a real tensor, got {r.dtype}")
+    finfo = torch.finfo(r.dtype)
+    if isinstance(sparsity, Tensor):
+        log_odds: Any = torch.logit(sparsity, eps=finfo.eps)
+    else:
+        log_odds = math.log(probability(sparsity, "sparsity") / (1 - sparsity))
+    v = signal_var if isinstance(signal_var, Tensor) else positive_number(signal_var, "signal_var")
+    s2 = noise_var.clamp_min(finfo.tiny)
     beta = v / (v + s2)
-    scaled = beta * r.square() / s2
-    logit = torch.log(lam) - torch.log1p(-lam) - 0.5 * (torch.log(v + s2) - torch.log(s2))
-    pi = torch.sigmoid(logit + 0.5 * scaled)
+    # capped, so that π(1 − π)·scaled stays 0 (not 0·inf) where the posterior is certain
+    scaled = (beta * r.square() / s2).clamp_max(finfo.max)
+    pi = torch.sigmoid(log_odds - 0.5 * (torch.log(v + s2) - torch.log(s2)) + 0.5 * scaled)
     return pi * beta * r, beta * (pi + pi * (1 - pi) * scaled)
+
+
+def probability(value: Any, name: str) -> float:
+    """``value`` as a float in the open interval (0, 1), or a clear error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name}: expected a number in (0, 1), got {value!r}")
+    return float(value)
 
 
 class LAMPIteration(AMP):
@@ -91,9 +107,9 @@ def lamp(
     operator: Any = None,
     layers: int = 16,
     shrinkage: str = "soft",
-    alpha: float = ALPHA,
-    sparsity: float = 0.1,
-    signal_var: float = 1.0,
+    alpha: float | None = None,
+    sparsity: float | None = None,
+    signal_var: float | None = None,
     backprop: str = "full",
 ) -> Unrolled:
     """LAMP, learned AMP (Borgerding, Schniter & Rangan 2017).
@@ -119,8 +135,9 @@ def lamp(
             variance 1/m).
         layers: K, the depth.
         shrinkage: ``"soft"`` or ``"bg"``.
-        alpha: ``"soft"``: α's initial value.
-        sparsity, signal_var: ``"bg"``: the prior's initial λ and v.
+        alpha: ``"soft"`` only: α's initial value (default 1.1402).
+        sparsity, signal_var: ``"bg"`` only: the prior's initial λ and v (defaults 0.1 and 1,
+            the LISTA benchmark's prior).
         backprop: ``"full"`` or ``"checkpoint"``.
 
     Returns an `unrolled.Unrolled` with params ``B`` (K, n, m) and ``alpha`` (K,), or ``sparsity``
@@ -133,23 +150,26 @@ def lamp(
     reparametrisation where their code clips or takes absolute values. Their piecewise-linear,
     exponential and spline shrinkages are not provided.
     """
+    if shrinkage not in SHRINKAGES:
+        raise ValueError(f"shrinkage: expected one of {SHRINKAGES}, got {shrinkage!r}")
+    given = {"alpha": alpha, "sparsity": sparsity, "signal_var": signal_var}
+    own = {"soft": ("alpha",), "bg": ("sparsity", "signal_var")}[shrinkage]
+    for name, value in given.items():
+        if value is not None and name not in own:
+            raise ValueError(
+                f"{name}: belongs to another shrinkage than {shrinkage!r} (whose initial values "
+                f"are {', '.join(own)}), got {value!r}"
+            )
     m, n = operator_sizes(operator, "lamp")
     if shrinkage == "soft":
-        iteration: LAMPIteration = LAMPIteration(m, n, alpha=positive_number(alpha, "alpha"))
+        a = ALPHA if alpha is None else positive_number(alpha, "alpha")
+        iteration: LAMPIteration = LAMPIteration(m, n, alpha=a)
         learn = ["B", "alpha"]
-    elif shrinkage == "bg":
-        if (
-            not isinstance(sparsity, float | int)
-            or isinstance(sparsity, bool)
-            or not 0 < sparsity < 1
-        ):
-            raise ValueError(f"sparsity: expected a number in (0, 1), got {sparsity!r}")
-        iteration = LAMPBGIteration(
-            m, n, sparsity=float(sparsity), signal_var=positive_number(signal_var, "signal_var")
-        )
-        learn = ["B", "sparsity", "signal_var"]
     else:
-        raise ValueError(f"shrinkage: expected one of {SHRINKAGES}, got {shrinkage!r}")
+        lam = 0.1 if sparsity is None else probability(sparsity, "sparsity")
+        v = 1.0 if signal_var is None else positive_number(signal_var, "signal_var")
+        iteration = LAMPBGIteration(m, n, sparsity=lam, signal_var=v)
+        learn = ["B", "sparsity", "signal_var"]
     return unroll(iteration, layers, learn=learn, operator=operator, backprop=backprop)
 
 

@@ -49,18 +49,18 @@ class MLP(nn.Module):
     def with_at_least(cls, m: int, n: int, parameters: int, hidden_layers: int = 3) -> MLP:
         """The narrowest ``MLP(m, n, width, hidden_layers)`` with at least ``parameters``
         parameters (e.g. as many as the LISTA it is compared with)."""
+        m, n = positive_int(m, "m"), positive_int(n, "n")
         parameters = positive_int(parameters, "parameters")
         hidden_layers = positive_int(hidden_layers, "hidden_layers")
-        # the count is quadratic in the width: solve, then step up past rounding
+        # count = a·w² + b·w + n: solve for w, then correct the rounding either way
         a, b = hidden_layers - 1, m + 1 + (hidden_layers - 1) + n
-        width = (
-            math.ceil(parameters / b)
-            if a == 0
-            else math.ceil((-b + math.sqrt(b * b + 4 * a * (parameters - n))) / (2 * a))
-        )
-        width = max(width, 1)
+        need = max(parameters - n, 0)
+        root = need / b if a == 0 else (-b + math.sqrt(b * b + 4 * a * need)) / (2 * a)
+        width = max(math.ceil(root), 1)
         while cls.parameter_count(m, n, width, hidden_layers) < parameters:
             width += 1
+        while width > 1 and cls.parameter_count(m, n, width - 1, hidden_layers) >= parameters:
+            width -= 1
         return cls(m, n, width, hidden_layers)
 
     def forward(
@@ -70,6 +70,12 @@ class MLP(nn.Module):
             raise ValueError(f"depth: an MLP has one block; expected None or 1, got {depth!r}")
         if y.ndim != 2 or y.shape[1] != self.m:
             raise ValueError(f"y: expected shape (B, {self.m}), got {tuple(y.shape)}")
+        weight = self.net[0].weight
+        if y.dtype != weight.dtype or y.device != weight.device:
+            raise TypeError(
+                f"y: expected {weight.dtype} on {weight.device} like the network's weights, got "
+                f"{y.dtype} on {y.device}; convert one of them (net.to(...) or y.to(...))"
+            )
         x = self.net(y)
         return (x, x.unsqueeze(0)) if trace else x
 

@@ -61,7 +61,8 @@ def fit(
 ) -> nn.Module:
     """Train ``model`` on ``problem`` with Adam, following ``schedule``; returns ``model``.
 
-    Every step draws ``batch_size`` fresh samples ``(x, y) = problem.sample(batch_size)`` and
+    Every step draws ``batch_size`` samples ``(x, y) = problem.sample(batch_size)`` (fresh ones,
+    or a batch of a fixed training set: the problem decides) and
     takes one Adam step on the stage's loss; every ``eval_every`` steps (and when a stage opens
     and ends) the mean NMSE in dB on ``problem.validation`` at the stage's depth is measured.
 
@@ -85,7 +86,7 @@ def fit(
             the same model and arguments as the first time; with the same budgets the result
             is bit-identical to an uninterrupted run (CPU). A finished run just loads.
         lr: Adam's base learning rate (published recipe: 5e-4; default 1e-3).
-        batch_size: fresh training samples per step (published: 64).
+        batch_size: training samples per step (published: 64).
         loss: ``"nmse_db"`` (default), ``"nmse"`` or ``"mse"``; see `unrolled.train.losses`.
         layer_weights: deep supervision's K per-layer loss weights (default uniform).
         refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
