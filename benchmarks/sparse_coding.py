@@ -116,6 +116,8 @@ def learned(args: argparse.Namespace) -> dict:
     config_path = Path(__file__).parents[1] / "configs" / f"{args.model}.yaml"
     train = yaml.safe_load(config_path.read_text()).get("train", {}) if config_path.exists() else {}
     settings = {k: train[k] for k in ("schedule", "lr", "batch_size", "patience") if k in train}
+    if args.long:  # spend the whole budget: no early stop, the rate annealed to 0 by its end
+        settings.update(patience=None, lr_schedule="cosine")
     problem = SparseCoding(
         250, 500, 0.1, snr_db=args.snr_db, seed=args.seed, validation_size=500, test_size=1000
     )
@@ -311,7 +313,8 @@ def markdown(data: dict) -> str:
                     TARGETS_150S.get(model) if noise == "noiseless" and budget == "150s" else None
                 )
                 learned_rows.append(
-                    f"| {model} | {noise} | {r['training'].get('schedule', '')} | {r['wall_seconds']:.0f} s | "
+                    f"| {model} | {noise} | {r['training'].get('schedule', '')}"
+                    f"{' + cosine, no early stop' if r['training'].get('lr_schedule') == 'cosine' else ''} | {r['wall_seconds']:.0f} s | "
                     f"{r['training_samples_seen']:,} | **{r['nmse_db_per_layer'][-1]:.1f}** | "
                     f"{'' if target is None else f'≤ {target:g}'} | "
                     f"{PUBLISHED_DB.get(noise, {}).get(model, '')} | "
@@ -440,6 +443,12 @@ def main(argv: list[str] | None = None) -> dict:
         help="data-efficiency: training-set sizes",
     )
     parser.add_argument("--snr-db", type=float, default=None, help="learned: noise (default none)")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="learned: no early stopping and a cosine learning rate over the whole budget "
+        "(for the 15-minute runs; the config's patience would end them on the first plateau)",
+    )
     parser.add_argument("--layers", type=int, default=16)
     parser.add_argument("--run-root", default="runs/benchmark", help="learned: run directories")
     parser.add_argument("--seed", type=int, default=0)

@@ -52,3 +52,12 @@ def test_lamp_vamp_part_compares_per_layer_with_matched_vamp(tmp_path):
     assert entry["matched_vamp_published_db"] == [-6.75, -12.57]
     assert len(entry["nmse_db_per_layer"]) == len(entry["gap_to_vamp_db"]) == 2
     assert entry["bayes_amp_nmse_db_per_iteration"][1] < entry["bayes_amp_nmse_db_per_iteration"][0]
+
+
+def test_learned_long_spends_the_budget_with_a_cosine_rate(tmp_path):
+    out = tmp_path / "sc.json"
+    args = ["--part", "learned", "--model", "alista", "--seconds", "2", "--layers", "2", "--long"]
+    load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
+    entry = json.loads(out.read_text())["learned"]["alista"]["noiseless"]["2s"]
+    assert entry["training"]["patience"] is None
+    assert entry["training"]["lr_schedule"] == "cosine"
