@@ -44,6 +44,13 @@ def positive_number(value: Any, name: str) -> float:
     return float(value)
 
 
+def probability(value: Any, name: str) -> float:
+    """``value`` as a float in the open interval (0, 1), or a clear error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name}: expected a number in (0, 1), got {value!r}")
+    return float(value)
+
+
 def operator_sizes(operator: Any, model: str) -> tuple[int, int]:
     """``(m, n)`` of a real forward model ``A: ℝⁿ -> ℝᵐ`` shared by all samples; clear errors
     otherwise (the LISTA family learns dense matrices sized and initialised from ``A``)."""

@@ -4,7 +4,6 @@ the Bernoulli-Gaussian MMSE denoiser (LAMP-bg)."""
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import torch
@@ -13,7 +12,7 @@ from torch import Tensor
 from ..algorithms import AMP
 from ..core import Layer, Param, Unrolled, register, unroll
 from ..core.checks import positive_int
-from ._common import Rule, dense, operator_sizes, positive_number, sized_params
+from ._common import Rule, dense, operator_sizes, positive_number, probability, sized_params
 
 #: AMP's default threshold multiplier α (Borgerding et al.'s 1.1402).
 ALPHA = AMP.param_specs["alpha"].default
@@ -55,13 +54,6 @@ def bernoulli_gaussian_mmse(
     scaled = (beta * r.square() / s2).clamp_max(finfo.max)
     pi = torch.sigmoid(log_odds - 0.5 * (torch.log(v + s2) - torch.log(s2)) + 0.5 * scaled)
     return pi * beta * r, beta * (pi + pi * (1 - pi) * scaled)
-
-
-def probability(value: Any, name: str) -> float:
-    """``value`` as a float in the open interval (0, 1), or a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name}: expected a number in (0, 1), got {value!r}")
-    return float(value)
 
 
 class LAMPIteration(AMP):
