@@ -229,12 +229,12 @@ def data_efficiency(args: argparse.Namespace) -> dict:
                 250, 500, 0.1, seed=args.seed, validation_size=500, test_size=1000, train_size=size
             )
             A = problem.operator
-            lista_parameters = sum(
-                p.numel() for p in ur.create("lista", operator=A, layers=args.layers).parameters()
-            )
             torch.manual_seed(args.seed)
             if model == "mlp":
-                net = MLP.with_at_least(problem.m, problem.n, lista_parameters)
+                lista = ur.create("lista", operator=A, layers=args.layers)
+                net = MLP.with_at_least(
+                    problem.m, problem.n, sum(p.numel() for p in lista.parameters())
+                )
             else:
                 net = ur.create(model, operator=A, layers=args.layers)
             run_dir = Path(args.run_root) / f"data-{model}-{size}"
