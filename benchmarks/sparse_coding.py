@@ -165,9 +165,14 @@ MATCHED_VAMP_DB = [-6.75, -12.57, -18.88, -25.72, -32.81, -39.18, -43.32, -44.92
 
 def lamp_vamp(args: argparse.Namespace) -> dict:
     """LAMP-bg (Bernoulli-Gaussian MMSE denoiser) with ``--lamp-layers`` layers on Borgerding's
-    problem (columns not normalised, SNR 40 dB), trained layer-wise within ``--seconds``; its
-    test NMSE after each layer (Borgerding's definition) against matched VAMP's published
-    NMSE after as many iterations, and Bayes-optimal AMP (the untrained network)."""
+    problem (columns not normalised, SNR 40 dB), trained layer-wise within ``--seconds`` on the
+    linear NMSE (the reported metric), against matched VAMP's published NMSE and Bayes-optimal
+    AMP (the untrained network).
+
+    Layer-wise training grows the network: the T-layer LAMP is the network when its T-th layer's
+    stages end (Borgerding et al. report each depth so). Its test NMSE (Borgerding's definition)
+    is taken then, for T = 1..layers; later stages tune the earlier layers for the deeper outputs,
+    so the final network's intermediate outputs are recorded too, apart."""
     import unrolled as ur
     from unrolled.train import fit, read_metrics
 
@@ -180,25 +185,50 @@ def lamp_vamp(args: argparse.Namespace) -> dict:
         untrained = [nmse_db_of_mean(t, x) for t in net(y, trace=True)[1]]
     run_dir = Path(args.run_root) / "lamp-bg-snr40"
     shutil.rmtree(run_dir, ignore_errors=True)
-    settings = {"schedule": "layerwise", "lr": 1e-3, "batch_size": 64}
+    settings = {"schedule": "layerwise", "lr": 1e-3, "batch_size": 64, "loss": "nmse"}
+    if args.long:
+        settings.update(patience=None, lr_schedule="cosine")
+    per_depth: dict[int, float] = {}
+
+    def grown(info: dict) -> None:
+        """When layer T + 1's first stage opens, layers 1..T are the trained T-layer network
+        (that stage trains only the new layer)."""
+        depth = info["layer"] - 1
+        if depth >= 1 and depth not in per_depth:
+            with torch.no_grad():
+                per_depth[depth] = nmse_db_of_mean(net(y, depth=depth), x)
+
     t0 = time.perf_counter()
-    fit(net, problem, max_seconds=args.seconds, run_dir=run_dir, progress=False, **settings)
+    fit(
+        net,
+        problem,
+        max_seconds=args.seconds,
+        run_dir=run_dir,
+        progress=False,
+        callback=grown,
+        **settings,
+    )
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         trace = net(y, trace=True)[1]
-        trained = [nmse_db_of_mean(t, x) for t in trace]
-        trained_sums = [nmse_db_of_sums(t, x) for t in trace]
+        final = [nmse_db_of_mean(t, x) for t in trace]
+        final_sums = [nmse_db_of_sums(t, x) for t in trace]
+    # a depth whose next layer never opened (the budget ran out) is the final network's
+    for depth in range(1, args.lamp_layers + 1):
+        per_depth.setdefault(depth, final[depth - 1])
+    grown_db = [per_depth[t] for t in range(1, args.lamp_layers + 1)]
     vamp = MATCHED_VAMP_DB[: args.lamp_layers]
     return {
         "model": "lamp (shrinkage='bg')",
         "problem": repr(problem) + ", columns not normalised, 1000 test samples",
         "training": {**settings, "max_seconds": args.seconds},
-        "nmse_db_per_layer": [round(v, 3) for v in trained],
-        "nmse_db_per_layer_ratio_of_sums": [round(v, 3) for v in trained_sums],
+        "nmse_db_per_depth": [round(v, 3) for v in grown_db],
+        "final_network_nmse_db_per_layer": [round(v, 3) for v in final],
+        "final_network_nmse_db_per_layer_ratio_of_sums": [round(v, 3) for v in final_sums],
         "bayes_amp_nmse_db_per_iteration": [round(v, 3) for v in untrained],
         "matched_vamp_published_db": vamp,
-        "gap_to_vamp_db": [round(a - b, 3) for a, b in zip(trained, vamp, strict=False)],
-        "within_1_db_of_vamp": all(a - b <= 1.0 for a, b in zip(trained, vamp, strict=False)),
+        "gap_to_vamp_db": [round(a - b, 3) for a, b in zip(grown_db, vamp, strict=True)],
+        "within_1_db_of_vamp": all(a - b <= 1.0 for a, b in zip(grown_db, vamp, strict=True)),
         "wall_seconds": seconds,
         "optimizer_steps": read_metrics(run_dir)[-1]["step"],
     }
@@ -329,18 +359,21 @@ def markdown(data: dict) -> str:
         ]
     lv = data.get("lamp_vs_vamp")
     if lv:
-        T = len(lv["nmse_db_per_layer"])
+        T = len(lv["nmse_db_per_depth"])
         rows += [
             "",
             "| 40 dB, Borgerding's problem | "
             + " | ".join(f"T = {t}" for t in range(1, T + 1))
             + " |",
             "| --- |" + " --- |" * T,
-            f"| LAMP-bg, trained {lv['wall_seconds']:.0f} s (dB) | "
-            + " | ".join(f"**{v:.2f}**" for v in lv["nmse_db_per_layer"])
+            f"| LAMP-bg with T layers, trained layer-wise {lv['wall_seconds']:.0f} s (dB) | "
+            + " | ".join(f"**{v:.2f}**" for v in lv["nmse_db_per_depth"])
             + " |",
             "| matched VAMP, published (dB) | "
             + " | ".join(f"{v:.2f}" for v in lv["matched_vamp_published_db"])
+            + " |",
+            "| the final network's output after layer T (dB) | "
+            + " | ".join(f"{v:.2f}" for v in lv["final_network_nmse_db_per_layer"])
             + " |",
             "| Bayes-optimal AMP = LAMP-bg untrained (dB) | "
             + " | ".join(f"{v:.2f}" for v in lv["bayes_amp_nmse_db_per_iteration"])
@@ -446,7 +479,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--long",
         action="store_true",
-        help="learned: no early stopping and a cosine learning rate over the whole budget "
+        help="learned, lamp-vamp: no early stopping and a cosine learning rate over each stage "
         "(for the 15-minute runs; the config's patience would end them on the first plateau)",
     )
     parser.add_argument("--layers", type=int, default=16)
@@ -489,7 +522,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
         result = lamp_vamp(args)
         merge(args.out, "lamp_vs_vamp", result)
-        print(json.dumps({k: result[k] for k in ("nmse_db_per_layer", "gap_to_vamp_db")}))
+        print(json.dumps({k: result[k] for k in ("nmse_db_per_depth", "gap_to_vamp_db")}))
         return result
     if args.part == "data-efficiency":
         result = data_efficiency(args)

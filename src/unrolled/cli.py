@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .algorithms import FISTA, ISTA
-from .core import get, list_models
+from .core import get, kind_of, list_models
 from .core.registry import KINDS
 from .data import SparseCoding
 
@@ -86,10 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=demo_command)
     listing = commands.add_parser(
         "list",
-        help="list the registered algorithms and models",
-        description="List every registered algorithm and model with a one-line description.",
+        help="list the registered algorithms, models, operators, priors and blocks",
+        description="List every registered name (algorithms, models, operators, priors, blocks) with its kind and a one-line description.",
     )
-    listing.add_argument("--kind", choices=KINDS, help="only algorithms or only models")
+    listing.add_argument("--kind", choices=KINDS, help="only one kind of registered name")
     listing.set_defaults(run=list_command)
     _add_train_parser(commands)
     _add_eval_parser(commands)
@@ -218,7 +218,6 @@ def eval_command(args: argparse.Namespace) -> int:
 def list_command(args: argparse.Namespace) -> int:
     """``unrolled list``: registered names, kinds and the first line of each docstring."""
     names = list_models(args.kind)
-    algorithms = set(list_models("algorithm"))
     width = max((len(n) for n in names), default=4)
     for name in names:
         factory = get(name)
@@ -226,8 +225,7 @@ def list_command(args: argparse.Namespace) -> int:
         summary = paragraph.rstrip(":")
         if len(summary) > 100:
             summary = summary[:99].rstrip() + "…"
-        kind = "algorithm" if name in algorithms else "model"
-        print(f"{name:<{width}}  {kind:<9}  {summary}")
+        print(f"{name:<{width}}  {kind_of(name):<9}  {summary}")
     return 0
 
 

@@ -98,7 +98,7 @@ def check_config(data: Mapping[str, Any], text: str = "") -> RunConfig:
         ConfigError: naming the key (``model.layrs``, ``problem.name``, …).
     """
     model = dict(data.get("model") or {})
-    model_name = _name("model", model, list_models())
+    model_name = _name("model", model, sorted(list_models("model") + list_models("algorithm")))
     del model["name"]
     if model_name in list_models("algorithm"):
         check_kwargs(_algorithm_signature(get(model_name)), model, "model")

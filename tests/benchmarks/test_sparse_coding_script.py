@@ -50,7 +50,9 @@ def test_lamp_vamp_part_compares_per_layer_with_matched_vamp(tmp_path):
     load().main([*args, "--run-root", str(tmp_path / "runs"), "--out", str(out)])
     entry = json.loads(out.read_text())["lamp_vs_vamp"]
     assert entry["matched_vamp_published_db"] == [-6.75, -12.57]
-    assert len(entry["nmse_db_per_layer"]) == len(entry["gap_to_vamp_db"]) == 2
+    assert len(entry["nmse_db_per_depth"]) == len(entry["gap_to_vamp_db"]) == 2
+    assert len(entry["final_network_nmse_db_per_layer"]) == 2
+    assert entry["training"]["loss"] == "nmse"
     assert entry["bayes_amp_nmse_db_per_iteration"][1] < entry["bayes_amp_nmse_db_per_iteration"][0]
 
 

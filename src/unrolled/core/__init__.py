@@ -2,7 +2,7 @@
 
 from .algorithm import Algorithm, Layer, iteration
 from .param import PER_FEATURE, RULES, Param, Slot
-from .registry import create, get, list_models, register
+from .registry import create, get, kind_of, list_models, register
 from .unroll import Unrolled, unroll
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "create",
     "get",
     "iteration",
+    "kind_of",
     "list_models",
     "register",
     "unroll",

@@ -15,15 +15,17 @@ from .algorithm import Algorithm
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-KINDS = ("algorithm", "model")
+#: What can be registered: classical algorithms (unrollable), zoo models, linear operators
+#: (`unrolled.ops`), priors (`unrolled.priors`) and learnable blocks (`unrolled.nn`).
+KINDS = ("algorithm", "model", "operator", "prior", "block")
 _REGISTRY: dict[str, tuple[str, Callable[..., Any]]] = {}
 
 
 def register(name: str | None = None, *, kind: str | None = None) -> Callable[[F], F]:
     """Class or function decorator registering a factory under ``name`` (default: its name, lower-cased).
 
-    ``kind`` is ``"algorithm"`` for `Algorithm` subclasses (found automatically) and ``"model"``
-    for everything else.
+    ``kind`` is ``"algorithm"`` for `Algorithm` subclasses (found automatically), and otherwise
+    one of `KINDS` (default ``"model"``).
     """
 
     def decorate(factory: F) -> F:
@@ -59,8 +61,14 @@ def create(name: str, **kwargs: Any) -> Any:
     return get(name)(**kwargs)
 
 
+def kind_of(name: str) -> str:
+    """The kind (one of `KINDS`) of the registered ``name``."""
+    get(name)
+    return _REGISTRY[name.lower()][0]
+
+
 def list_models(kind: str | None = None) -> list[str]:
-    """Sorted registered names; ``kind="algorithm"`` or ``"model"`` to filter."""
+    """Sorted registered names; ``kind`` (one of `KINDS`) to filter."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS} or None, got {kind!r}")
     return sorted(n for n, (k, _) in _REGISTRY.items() if kind is None or k == kind)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..core import register
 from .base import LinearOperator, Shape
 
 
+@register("identity", kind="operator")
 class Identity(LinearOperator):
     """``y = x``.
 
@@ -43,6 +45,7 @@ class Identity(LinearOperator):
         return f"Identity({self.in_shape})" if self.in_shape else "Identity()"
 
 
+@register("diagonal", kind="operator")
 class Diagonal(LinearOperator):
     """``y = d ⊙ x``, elementwise.
 

@@ -8,9 +8,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..core import register
 from .base import LinearOperator
 
 
+@register("matrix", kind="operator")
 class Matrix(LinearOperator):
     """``y = M x`` for a dense matrix, real or complex.
 

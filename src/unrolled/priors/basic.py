@@ -1,13 +1,5 @@
-"""Regularisers ``R`` and their proximal maps.
-
-A prior is an `nn.Module` whose call is its proximal map::
-
-    prior(v, tau) = prox_{τR}(v) = argmin_x ½‖x − v‖² + τ R(x)
-
-so it can fill a ``prox`` slot of an algorithm and be swapped for a learned module with the same
-call. ``prior.value(x)`` is ``R(x)`` per sample. ``v`` is ``(B, *shape)``; ``tau`` is a number or
-a tensor broadcastable to ``v`` (per layer, per sample or per feature).
-"""
+"""The basic priors: L1 (soft thresholding, with support selection), L2, and the
+non-negativity and box constraints. See `unrolled.priors` for the prior protocol."""
 
 from __future__ import annotations
 
@@ -16,6 +8,8 @@ import numbers
 
 import torch
 from torch import Tensor, nn
+
+from ..core import register
 
 
 class Prior(nn.Module):
@@ -88,6 +82,7 @@ def soft_threshold_support(v: Tensor, tau: float | Tensor, fraction: float) -> T
     return torch.where(top & (mag > tau), v, shrunk)
 
 
+@register("l1", kind="prior")
 class L1(Prior):
     """``R(x) = ‖x‖₁`` (modulus for complex ``x``); prox: soft thresholding by τ."""
 
@@ -98,6 +93,7 @@ class L1(Prior):
         return x.abs().flatten(1).sum(1)
 
 
+@register("l2", kind="prior")
 class L2(Prior):
     """Tikhonov: ``R(x) = ½‖x‖²``; prox ``v / (1 + τ)``."""
 
@@ -117,6 +113,7 @@ def _real(v: Tensor, name: str) -> None:
         raise TypeError(f"{name}: the constraint needs real signals, got {v.dtype}")
 
 
+@register("nonnegative", kind="prior")
 class NonNegative(Prior):
     """Indicator of ``x ≥ 0``; prox: projection ``max(v, 0)`` (τ has no effect)."""
 
@@ -130,6 +127,7 @@ class NonNegative(Prior):
         return torch.where(bad, torch.inf, 0.0).to(x.dtype)
 
 
+@register("box", kind="prior")
 class Box(Prior):
     """Indicator of ``lo ≤ x ≤ hi``; prox: projection ``clamp(v, lo, hi)`` (τ has no effect).
 
