@@ -7,7 +7,7 @@ sizes, thresholds and sub-operators are learned end to end::
     net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
 """
 
-from . import algorithms, models, ops, priors
+from . import algorithms, models, nn, ops, priors
 from .core import (
     PER_FEATURE,
     RULES,
@@ -44,6 +44,7 @@ __all__ = [
     "kind_of",
     "list_models",
     "models",
+    "nn",
     "ops",
     "priors",
     "register",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 REDUCTIONS = ("none", "mean", "median")
@@ -105,4 +106,100 @@ def nmse_db_per_layer(trace: Tensor, x: Tensor) -> Tensor:
     return (10 * torch.log10(errors / _squared_norm(x))).mean(dim=1)
 
 
-__all__ = ["REDUCTIONS", "nmse", "nmse_db", "nmse_db_per_layer"]
+def _images(x_hat: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Checked image pairs as real ``(B, C, H, W)``: complex images become their magnitude (MRI
+    is judged on magnitude images), ``(B, H, W)`` gets a channel axis."""
+    _check_pair(x_hat, x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x: expected images (B, H, W) or (B, C, H, W), got {tuple(x.shape)}")
+    if x_hat.is_complex() or x.is_complex():
+        x_hat, x = x_hat.abs(), x.abs()
+    if x.ndim == 3:
+        x_hat, x = x_hat.unsqueeze(1), x.unsqueeze(1)
+    return x_hat, x
+
+
+def _data_range(x: Tensor, data_range: float | Tensor | None) -> Tensor:
+    """``(B,)``: the given range, or each reference image's ``max − min``."""
+    if data_range is None:
+        flat = x.flatten(1)
+        return flat.amax(1) - flat.amin(1)
+    if isinstance(data_range, Tensor):
+        return data_range.to(x.dtype).expand(x.shape[0])
+    if not isinstance(data_range, int | float) or isinstance(data_range, bool) or data_range <= 0:
+        raise ValueError(f"data_range: expected a number > 0 or None, got {data_range!r}")
+    return torch.full((x.shape[0],), float(data_range), dtype=x.dtype, device=x.device)
+
+
+def psnr(
+    x_hat: Tensor, x: Tensor, data_range: float | Tensor | None = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """Peak signal-to-noise ratio in dB per image, ``10·log10(range² / MSE)``.
+
+    Args:
+        x_hat, x: the estimate and the reference, ``(B, H, W)`` or ``(B, C, H, W)``; complex
+            images are compared by magnitude.
+        data_range: the peak value range (1 for images in [0, 1], 255 for 8-bit); ``None``:
+            each reference's ``max − min`` (fastMRI uses the reference's maximum).
+        reduction: ``"none"`` ``(B,)``, ``"mean"`` or ``"median"`` ``()``.
+    """
+    x_hat, x = _images(x_hat, x)
+    mse = (x_hat - x).square().flatten(1).mean(1)
+    return _reduce(10 * torch.log10(_data_range(x, data_range).square() / mse), reduction)
+
+
+def _gaussian_window(sigma: float, truncate: float, dtype: torch.dtype, device: Any) -> Tensor:
+    radius = int(truncate * sigma + 0.5)
+    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    return (g / g.sum()).to(dtype=dtype, device=device)
+
+
+def ssim(
+    x_hat: Tensor,
+    x: Tensor,
+    data_range: float | Tensor | None = 1.0,
+    reduction: str = "mean",
+    sigma: float = 1.5,
+) -> Tensor:
+    """Structural similarity (Wang, Bovik, Sheikh & Simoncelli 2004) per image, in [−1, 1].
+
+    The paper's form: local statistics under an 11×11 Gaussian window (``sigma`` 1.5, truncated
+    at 3.5 σ), ``K1 = 0.01``, ``K2 = 0.03``, population (co)variances, the SSIM map averaged
+    over the pixels whose window lies inside the image and over channels. Equal to
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=...)``. Differentiable, batched, on any device.
+
+    Args:
+        x_hat, x: ``(B, H, W)`` or ``(B, C, H, W)``, at least 11 pixels a side; complex images
+            are compared by magnitude.
+        data_range: as in `psnr`.
+        reduction: ``"none"`` ``(B,)``, ``"mean"`` or ``"median"`` ``()``.
+        sigma: the Gaussian window's standard deviation in pixels.
+    """
+    x_hat, x = _images(x_hat, x)
+    B, C, H, W = x.shape
+    w = _gaussian_window(sigma, 3.5, x.dtype, x.device)
+    if H < w.numel() or W < w.numel():
+        raise ValueError(
+            f"x: SSIM needs images of at least {w.numel()} pixels a side, got {(H, W)}"
+        )
+    kernel_v, kernel_h = w.view(1, 1, -1, 1), w.view(1, 1, 1, -1)
+
+    def blur(t: Tensor) -> Tensor:  # separable valid filtering of (B·C, 1, H, W)
+        return F.conv2d(F.conv2d(t, kernel_v), kernel_h)
+
+    a, b = x_hat.reshape(B * C, 1, H, W), x.reshape(B * C, 1, H, W)
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a.square()
+    var_b = blur(b * b) - mu_b.square()
+    cov = blur(a * b) - mu_a * mu_b
+    L = _data_range(x, data_range).repeat_interleave(C).view(-1, 1, 1, 1)
+    c1, c2 = (0.01 * L) ** 2, (0.03 * L) ** 2
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a.square() + mu_b.square() + c1) * (var_a + var_b + c2)
+    )
+    return _reduce(s.view(B, -1).mean(1), reduction)
+
+
+__all__ = ["REDUCTIONS", "nmse", "nmse_db", "nmse_db_per_layer", "psnr", "ssim"]

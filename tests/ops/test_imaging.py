@@ -157,9 +157,7 @@ def test_mri_samples_kspace_and_zero_fills():
 
 def test_sense_of_fully_sampled_data_returns_the_image():
     maps = coil_maps(6, (10, 8), dtype=torch.complex128)
-    torch.testing.assert_close(
-        maps.abs().square().sum(0), torch.ones(10, 8, dtype=torch.float64)
-    )
+    torch.testing.assert_close(maps.abs().square().sum(0), torch.ones(10, 8, dtype=torch.float64))
     A = SENSE(torch.ones(10, 8, dtype=torch.bool), maps)
     x = torch.randn(2, 10, 8, generator=_g(), dtype=torch.complex128)
     assert A(x).shape == (2, 6, 10, 8)

@@ -118,9 +118,11 @@ BUILDERS = {
     "mri": _mri,
     "sense": _sense,
     "gradient": lambda g, dt, batch, ch: None if batch else Gradient(_image(g, ch), dtype=dt),
-    "wavelet": lambda g, dt, batch, ch: None
-    if batch
-    else Wavelet((2, 8, 16) if ch else (16, 8), "haar" if ch else "db2", 2, dtype=dt),
+    "wavelet": lambda g, dt, batch, ch: (
+        None
+        if batch
+        else Wavelet((2, 8, 16) if ch else (16, 8), "haar" if ch else "db2", 2, dtype=dt)
+    ),
 }
 OPERATORS = ur.list_models("operator")
 CASES = [
@@ -165,7 +167,7 @@ def test_solve_gram_inverts_the_normal_operator(name, dt, batch, ch):
 
 @pytest.mark.parametrize(("name", "dt", "batch", "ch"), CASES)
 def test_lipschitz_is_the_squared_norm(name, dt, batch, ch):
-    A, x, _ = _build(name, dt, batch, ch)
+    A, _x, _ = _build(name, dt, batch, ch)
     L = A.lipschitz()
     # power iteration on the generic path (no closed form): the reference
     reference = ur.ops.LinearOperator._power_iteration(A, 3000, 1e-12)

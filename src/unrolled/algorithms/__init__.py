@@ -2,8 +2,11 @@
 
 from .admm import ADMM
 from .amp import AMP
+from .cg import CG
 from .fista import FISTA
 from .gd import GD
+from .hqs import HQS
 from .ista import ISTA
+from .pdhg import PDHG
 
-__all__ = ["ADMM", "AMP", "FISTA", "GD", "ISTA"]
+__all__ = ["ADMM", "AMP", "CG", "FISTA", "GD", "HQS", "ISTA", "PDHG"]

@@ -1,8 +1,33 @@
-"""Synthetic problem generators: seeded, reproducible on every machine."""
+"""Problem generators and data: seeded, reproducible on every machine, nothing downloaded.
 
+`SparseCoding` (synthetic sparse recovery); bundled images split by image into train and test
+(`unrolled.data.images`), phantoms (`unrolled.data.phantoms`), and measurement helpers
+(`unrolled.data.measurements`).
+"""
+
+from . import images, measurements, phantoms
+from .images import ImagePatches, load_image, mri_slice, test_images
+from .measurements import add_noise, noise_levels, random_kernels
+from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .sparse import SparseCoding
 
 #: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
 PROBLEMS = {"sparse_coding": SparseCoding}
 
-__all__ = ["PROBLEMS", "SparseCoding"]
+__all__ = [
+    "PROBLEMS",
+    "ImagePatches",
+    "SparseCoding",
+    "add_noise",
+    "images",
+    "load_image",
+    "measurements",
+    "mri_slice",
+    "noise_levels",
+    "phantoms",
+    "random_ellipses",
+    "random_kernels",
+    "shepp_logan",
+    "smooth_phase",
+    "test_images",
+]

@@ -9,7 +9,7 @@ General: `Matrix`, `Diagonal`, `Identity` and the algebra of `LinearOperator` (`
 from . import masks
 from .base import Adjoint, Composition, LinearOperator, Scaled, Sum
 from .blur import Blur, gaussian_kernel, motion_kernel, random_motion_kernel, uniform_kernel
-from .cg import conjugate_gradient
+from .cg import cg_solve, conjugate_gradient
 from .check import AdjointMismatchError, check_adjoint
 from .cs import BlockCS, GaussianCS, StructuredCS, gaussian_matrix
 from .diagonal import Diagonal, Identity
@@ -41,6 +41,7 @@ __all__ = [
     "StructuredCS",
     "Sum",
     "Wavelet",
+    "cg_solve",
     "check_adjoint",
     "coil_maps",
     "conjugate_gradient",

@@ -43,7 +43,10 @@ class Gradient(LinearOperator):
 
 def gradient(x: Tensor) -> Tensor:
     """Forward differences of ``(B, ..., H, W)`` along the last two axes, Neumann boundary:
-    ``(B, 2, ..., H, W)``."""
+    ``(B, 2, ..., H, W)``. A signal ``(B, n)`` is a one-row image: ``(B, 2, n)``, the first
+    component zero (so TV of a 1-D signal is its total variation)."""
+    if x.ndim == 2:
+        return gradient(x.unsqueeze(1)).squeeze(2)
     dv = torch.zeros_like(x)
     dh = torch.zeros_like(x)
     dv[..., :-1, :] = x[..., 1:, :] - x[..., :-1, :]
@@ -52,7 +55,10 @@ def gradient(x: Tensor) -> Tensor:
 
 
 def divergence(pv: Tensor, ph: Tensor) -> Tensor:
-    """``div p = −∇ᴴ p`` for the two components ``(B, ..., H, W)`` of a vector field."""
+    """``div p = −∇ᴴ p`` for the two components ``(B, ..., H, W)`` (or ``(B, n)``, see
+    `gradient`) of a vector field."""
+    if pv.ndim == 2:
+        return divergence(pv.unsqueeze(1), ph.unsqueeze(1)).squeeze(1)
     dv = torch.zeros_like(pv)
     dv[..., :-1, :] = pv[..., :-1, :]
     dv[..., 1:, :] -= pv[..., :-1, :]
@@ -62,4 +68,13 @@ def divergence(pv: Tensor, ph: Tensor) -> Tensor:
     return dv + dh
 
 
-__all__ = ["Gradient", "divergence", "gradient"]
+def pixel_norm(field: Tensor) -> Tensor:
+    """``|p|`` per pixel of a vector field ``(B, 2, ...)``, keeping the axis: ``(B, 1, ...)``.
+
+    A tiny floor under the square root keeps its gradient finite where the field is zero (a
+    flat region), where ``sqrt`` alone would give ``0 · ∞ = NaN``."""
+    squared = field.abs().square() if field.is_complex() else field.square()
+    return (squared.sum(1, keepdim=True) + torch.finfo(squared.dtype).tiny).sqrt()
+
+
+__all__ = ["Gradient", "divergence", "gradient", "pixel_norm"]

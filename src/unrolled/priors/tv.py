@@ -9,12 +9,8 @@ from torch import Tensor
 
 from ..core import register
 from ..core.checks import positive_int
-from ..ops.gradient import divergence, gradient
+from ..ops.gradient import divergence, gradient, pixel_norm
 from .basic import Prior, _check_tau
-
-
-def _modulus2(t: Tensor) -> Tensor:
-    return t.abs().square() if t.is_complex() else t.square()
 
 
 @register("tv", kind="prior")
@@ -26,17 +22,17 @@ class TV(Prior):
     Its proximal map has no closed form: ``prior(v, τ)`` runs ``iterations`` steps of the fast
     gradient projection on the dual problem (Beck & Teboulle 2009, "FGP"; Chambolle 2004):
 
-        x_k     = v − div q_k
+        x_k     = v + div q_k
         p_{k+1} = Π_{|·| ≤ τ}(q_k + ∇x_k / 8)
         q_{k+1} = p_{k+1} + (t_k − 1)/t_{k+1} (p_{k+1} − p_k),   t_{k+1} = (1 + √(1 + 4t_k²))/2
 
-    and returns ``v − div p``. A fixed count keeps it a differentiable network block with no host
+    and returns ``v + div p``. A fixed count keeps it a differentiable network block with no host
     sync (autograd runs through the iterations); more iterations, a more exact prox.
 
     Args:
         iterations: dual iterations per prox (default 50).
 
-    Shapes: ``v`` ``(B, [C,] H, W)``, real or complex; ``tau`` a number ≥ 0 or a tensor
+    Shapes: ``v`` ``(B, [C,] H, W)`` (or ``(B, n)``: the 1-D total variation), real or complex; ``tau`` a number ≥ 0 or a tensor
     broadcastable to ``v``.
     """
 
@@ -46,8 +42,10 @@ class TV(Prior):
 
     def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
         _check_tau(tau)
-        if v.ndim < 3:
-            raise ValueError(f"v: expected images (B, [C,] H, W), got shape {tuple(v.shape)}")
+        if v.ndim < 2:
+            raise ValueError(
+                f"v: expected images (B, [C,] H, W) or signals (B, n), got shape {tuple(v.shape)}"
+            )
         if isinstance(tau, numbers.Real) and tau == 0:
             return v
         tiny = torch.finfo(v.real.dtype).tiny
@@ -56,9 +54,9 @@ class TV(Prior):
         # the dual field has an extra axis (the two directions) after the batch
         tau_p = tau.unsqueeze(1) if isinstance(tau, Tensor) and tau.ndim > 0 else tau
         for _ in range(self.iterations):
-            x = v - divergence(q[:, 0], q[:, 1])
+            x = v + divergence(q[:, 0], q[:, 1])
             step = q + gradient(x) / 8
-            norm = _modulus2(step).sum(1, keepdim=True).sqrt()
+            norm = pixel_norm(step)
             bound = (
                 torch.maximum(norm, tau_p) if isinstance(tau_p, Tensor) else norm.clamp_min(tau_p)
             )
@@ -66,11 +64,10 @@ class TV(Prior):
             t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
             q = p_new + ((t - 1) / t_new) * (p_new - p)
             p, t = p_new, t_new
-        return v - divergence(p[:, 0], p[:, 1])
+        return v + divergence(p[:, 0], p[:, 1])
 
     def value(self, x: Tensor) -> Tensor:
-        g = gradient(x)
-        return _modulus2(g).sum(1).sqrt().flatten(1).sum(1)
+        return pixel_norm(gradient(x)).flatten(1).sum(1)
 
     def extra_repr(self) -> str:
         return f"iterations={self.iterations}"
