@@ -24,9 +24,7 @@ definition. Published: iterations to reach −35 dB, AMP 25, FISTA 202, ISTA 342
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ from pathlib import Path
 import torch
 
 from unrolled.algorithms import AMP, FISTA, ISTA
-from unrolled.analysis.machine import describe_machine
+from unrolled.analysis.results import merge_results
 from unrolled.core import Layer
 from unrolled.data import SparseCoding
 
@@ -442,22 +440,6 @@ def plot(data: dict, path: Path) -> Path:
     return path
 
 
-def merge(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
-    data = json.loads(path.read_text()) if path.exists() else {}
-    keys = (key,) if isinstance(key, str) else key
-    node = data
-    for k in keys[:-1]:
-        node = node.setdefault(k, {})
-    node[keys[-1]] = value
-    data["machine"] = describe_machine()
-    data["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-    return data
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -504,7 +486,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.part == "learned":
         result = learned(args)
         noise = "noiseless" if args.snr_db is None else f"snr{args.snr_db:g}"
-        merge(args.out, ("learned", args.model, noise, f"{args.seconds:g}s"), result)
+        merge_results(args.out, ("learned", args.model, noise, f"{args.seconds:g}s"), result)
         print(
             json.dumps(
                 {
@@ -521,17 +503,17 @@ def main(argv: list[str] | None = None) -> dict:
                 f"got {args.lamp_layers}"
             )
         result = lamp_vamp(args)
-        merge(args.out, "lamp_vs_vamp", result)
+        merge_results(args.out, "lamp_vs_vamp", result)
         print(json.dumps({k: result[k] for k in ("nmse_db_per_depth", "gap_to_vamp_db")}))
         return result
     if args.part == "data-efficiency":
         result = data_efficiency(args)
-        merge(args.out, "data_efficiency", result)
+        merge_results(args.out, "data_efficiency", result)
         return result
     if args.part is None:
         parser.error("--part is required (or --table)")
     result = classical(args)
-    merge(args.out, "classical", result)
+    merge_results(args.out, "classical", result)
     summary = {k: result[k] for k in ("iterations_to_minus_35_db", "settled_db", "seconds")}
     print(json.dumps(summary, indent=2))
     print(f"published: {json.dumps(PUBLISHED_CLASSICAL)}")

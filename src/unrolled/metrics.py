@@ -125,7 +125,7 @@ def _data_range(x: Tensor, data_range: float | Tensor | None) -> Tensor:
         flat = x.flatten(1)
         return flat.amax(1) - flat.amin(1)
     if isinstance(data_range, Tensor):
-        return data_range.to(x.dtype).expand(x.shape[0])
+        return data_range.to(device=x.device, dtype=x.dtype).expand(x.shape[0])
     if not isinstance(data_range, int | float) or isinstance(data_range, bool) or data_range <= 0:
         raise ValueError(f"data_range: expected a number > 0 or None, got {data_range!r}")
     return torch.full((x.shape[0],), float(data_range), dtype=x.dtype, device=x.device)

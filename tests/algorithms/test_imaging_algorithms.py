@@ -19,7 +19,10 @@ def _image(seed=0, size=16):
 
 def test_pdhg_with_the_identity_is_the_tv_prox():
     v = _image()
+    kept = v.clone()
     out = PDHG(threshold=0.1).run(v, Identity((16, 16)), iterations=3000)
+    torch.testing.assert_close(v, kept)  # the measurements are not touched
+    assert out.abs().max() > 0.5
     torch.testing.assert_close(out, TV(iterations=2000)(v, 0.1), atol=1e-4, rtol=0)
 
 
@@ -53,3 +56,8 @@ def test_cg_solves_the_damped_normal_equations():
     y = A(x)
     out = CG(damping=0.1).run(y, A, iterations=40)
     torch.testing.assert_close(out, A.solve_gram(A.H(y), 0.1))
+
+
+def test_cg_refuses_a_negative_damping():
+    with pytest.raises(ValueError, match="damping"):
+        CG(damping=-0.1)

@@ -185,3 +185,38 @@ def test_wrong_adjoint_is_caught(name):
     A.__class__ = broken
     with pytest.raises(ur.ops.AdjointMismatchError):
         check_adjoint(A, x, generator=g)
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_to_moves_dtype_and_keeps_the_map(name):
+    """``A.to(dtype)`` gives the same operator in the new precision, real masks, filters and
+    signs staying real; a real operator moved to complex acts on complex signals."""
+    A, x, g = _build(name, REAL if name not in ("mri", "sense") else COMPLEX, None, False)
+    low = A.to(torch.complex64 if A.dtype.is_complex else torch.float32)
+    torch.testing.assert_close(low(x.to(low.dtype)), A(x).to(low.dtype), rtol=1e-4, atol=1e-5)
+    assert low.lipschitz() == pytest.approx(A.lipschitz(), rel=1e-3)
+    if not A.dtype.is_complex and name not in ("gaussian-cs", "block-cs", "structured-cs"):
+        Z = A.to(torch.complex128)
+        z = torch.complex(x, torch.randn(x.shape, generator=g, dtype=REAL))
+        torch.testing.assert_close(Z(z), torch.complex(A(x), A(z.imag)))
+        check_adjoint(Z, z, generator=g)
+
+
+@pytest.mark.parametrize(
+    "A",
+    [
+        Blur(torch.ones(3, 3, dtype=REAL) / 9, (8, 8)),
+        MRI(torch.ones(8, 8, dtype=torch.bool), dtype=COMPLEX),
+        Downsample(torch.ones(1, 1, dtype=REAL), 2, (8, 8)),
+        StructuredCS((8, 8), 0.5, dtype=REAL),
+    ],
+    ids=repr,
+)
+def test_closed_form_solves_refuse_per_pixel_penalties(A):
+    b = torch.randn(2, *A.in_shape, dtype=A.dtype)
+    with pytest.raises(ValueError, match=r"rho: .* one penalty per sample"):
+        A.solve_gram(b, torch.rand(2, *A.in_shape, dtype=REAL) + 0.1)
+    per_sample = torch.tensor([0.5, 2.0], dtype=REAL).view(2, 1, 1)
+    torch.testing.assert_close(
+        A.solve_gram(A.gram(b) + per_sample * b, per_sample), b, rtol=1e-6, atol=1e-8
+    )

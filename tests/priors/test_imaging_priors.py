@@ -86,6 +86,13 @@ def test_denoiser_calls_blind_and_conditioned_networks():
             return x * sigma
 
     torch.testing.assert_close(Denoiser(Conditioned())(v, 0.04), 0.2 * v)
+
+    class WithOption(torch.nn.Module):  # a second argument with a default is not σ
+        def forward(self, x, scale=3.0):
+            return x * scale
+
+    torch.testing.assert_close(Denoiser(WithOption())(v, 0.04), 3 * v)
+    torch.testing.assert_close(Denoiser(WithOption(), conditioned=True)(v, 0.04), 0.2 * v)
     with pytest.raises(NotImplementedError):
         blind.value(v)
     with pytest.raises(TypeError, match=r"nn\.Module"):
@@ -96,3 +103,12 @@ def test_priors_are_registered():
     assert {"l1", "l2", "tv", "wavelet-l1", "denoiser", "box", "nonnegative"} <= set(
         ur.list_models("prior")
     )
+
+
+def test_tv_takes_per_feature_and_per_sample_weights():
+    v = torch.rand(2, 2, 6, 6, generator=_g(), dtype=torch.float64)
+    prior = TV(iterations=50)
+    per_channel = torch.tensor([0.05, 0.2], dtype=torch.float64).view(2, 1, 1)
+    out = prior(v, per_channel)
+    for c in range(2):
+        torch.testing.assert_close(out[:, c], prior(v[:, c], float(per_channel[c])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple
 
 from torch import Tensor
@@ -27,12 +28,22 @@ class CG(Algorithm):
     differentiable solve inside a network layer, with memory that does not grow with the steps,
     see `unrolled.ops.cg_solve`.
 
-    Params: ``damping`` λ ≥ 0 (default 0: the least-squares solution).
+    Params: ``damping`` λ ≥ 0 (default 0: the least-squares solution). Learned per layer, the
+    matrix changes between steps and the network is CG-like rather than CG (no optimality of
+    the Krylov iterate is kept); classical runs use one λ.
 
     Shapes: ``y`` (B, *A.out_shape), ``x`` (B, *A.in_shape).
     """
 
     damping = Param(0.0, doc="Tikhonov weight λ ≥ 0 of the normal equations")
+
+    def __init__(self, **overrides: Any) -> None:
+        d = overrides.get("damping")
+        if isinstance(d, numbers.Real) and d < 0:
+            raise ValueError(
+                f"damping: expected a number >= 0 (a positive-definite system), got {d}"
+            )
+        super().__init__(**overrides)
 
     def init(self, y: Tensor, A: Any) -> CGNState:
         return CGNState(cg_start(A.gram, A.H(y)))

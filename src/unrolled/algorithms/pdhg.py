@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import torch
 from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, register
-from ..ops.gradient import divergence, gradient, pixel_norm
+from ..ops.gradient import divergence, gradient, project_ball
 
 
 class PDHGState(NamedTuple):
@@ -47,14 +48,13 @@ class PDHG(Algorithm):
     threshold = Param(0.01, positive=True, doc="TV weight λ")
 
     def init(self, y: Tensor, A: Any) -> PDHGState:
-        x = A.H(y).zero_()
+        x = torch.zeros_like(A.H(y))  # not in place: A.H may hand back y itself
         return PDHGState(x, x, y.new_zeros(y.shape), gradient(x))
 
     def update(self, state: PDHGState, y: Tensor, A: Any, p: Layer) -> PDHGState:
         x, x_bar, q, dual = state
         q = (q + p.sigma * (A(x_bar) - y)) / (1 + p.sigma)
         step = dual + p.sigma * gradient(x_bar)
-        norm = pixel_norm(step)
-        dual = step / (norm / p.threshold).clamp_min(1.0)
+        dual = project_ball(step, p.threshold)
         x_new = x - p.tau * (A.H(q) - divergence(dual[:, 0], dual[:, 1]))
         return PDHGState(x_new, 2 * x_new - x, q, dual)

@@ -81,7 +81,7 @@ def load_image(name: str, grayscale: bool = True, dtype: torch.dtype = torch.flo
                 a = a @ np.array([0.299, 0.587, 0.114])
         t = torch.from_numpy(np.ascontiguousarray(a))
         _CACHE[key] = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
-    return _CACHE[key].to(dtype)
+    return _CACHE[key].to(dtype, copy=True)  # the caller may edit it; the cache stays
 
 
 def split_images(split: str, grayscale: bool = True) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ def add_noise(y: Tensor, sigma: float | Tensor, generator: torch.Generator | Non
                 f"sigma: expected a number or one level per sample ({y.shape[0]},), got "
                 f"{tuple(sigma.shape)}"
             )
-        sigma = sigma.to(y.real.dtype).view(-1, *[1] * (y.ndim - 1))
+        sigma = sigma.to(device=y.device, dtype=y.real.dtype).view(-1, *[1] * (y.ndim - 1))
     elif not isinstance(sigma, numbers.Real) or sigma < 0:
         raise ValueError(f"sigma: expected a number >= 0 or a tensor, got {sigma!r}")
     real = y.real.dtype if y.is_complex() else y.dtype

@@ -37,7 +37,8 @@ class UNet(nn.Module):
     (Sriram et al. 2020; fastMRI's ``Unet``): ``pools`` levels of [two 3×3 conv + instance norm
     + LeakyReLU(0.2), 2×2 average pooling], features doubling from ``width``; transposed
     convolutions up, skip connections by concatenation, a final 1×1 convolution. E2E VarNet:
-    width 18, 4 pools, 12 cascades.
+    width 18, 4 pools, 12 cascades; it also normalises each input by its mean and standard
+    deviation (fastMRI's ``NormUnet``), which belongs to the model using the block.
 
     Images whose sides are not multiples of ``2^pools`` are zero-padded and cropped back.
 

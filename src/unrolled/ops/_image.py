@@ -44,18 +44,21 @@ def batched_2d(t: Tensor, name: str, what: str) -> tuple[Tensor, int | None]:
     )
 
 
-def as_4d(x: Tensor, shape: Shape) -> Tensor:
-    """``(B, *shape)`` viewed as ``(B, C, H, W)`` (C = 1 for a 2-D shape)."""
-    return x if len(shape) == 3 else x.unsqueeze(1)
-
-
-def from_4d(x: Tensor, shape: Shape) -> Tensor:
-    return x if len(shape) == 3 else x.squeeze(1)
-
-
-def result_dtype(*ts: Tensor) -> torch.dtype:
-    """The dtype an operator built from ``ts`` works in (complex if any is)."""
-    dtype = ts[0].dtype
-    for t in ts[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
+def image_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
+    """``dtype`` checked to be a floating or complex ``torch.dtype``."""
+    if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
+        raise TypeError(f"{name}: expected a floating or complex torch.dtype, got {dtype!r}")
     return dtype
+
+
+def check_rho(rho: Any, ndim: int, operator: Any) -> None:
+    """A closed-form ``solve_gram`` in a transform domain holds for one ρ per sample at most:
+    a number, or a tensor whose non-batch dimensions are all 1 (``(B, 1, ..., 1)``)."""
+    if isinstance(rho, torch.Tensor) and (
+        rho.ndim > ndim or any(d != 1 for d in rho.shape[max(rho.ndim - ndim + 1, 0) :])
+    ):
+        raise ValueError(
+            f"rho: {operator!r}.solve_gram takes one penalty per sample (a number or a tensor "
+            f"of shape (B, {', '.join(['1'] * (ndim - 1))})), got shape {tuple(rho.shape)}; "
+            f"per-pixel penalties need conjugate gradient (LinearOperator.solve_gram)"
+        )

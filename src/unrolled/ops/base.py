@@ -47,6 +47,9 @@ class LinearOperator:
     device: torch.device | None = None
     _lipschitz: float | None = None
     _input_name = "x"  # what errors call the input of __call__ (the adjoint's is y)
+    #: Held tensors that stay real whatever the operator's dtype (masks as weights, filters,
+    #: signs): ``.to(complex)`` gives them the real counterpart of the new dtype.
+    _real_tensors: tuple[str, ...] = ()
 
     # -- to define -----------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
@@ -146,7 +149,10 @@ class LinearOperator:
         new = copy.copy(self)
         for name, value in vars(self).items():
             if isinstance(value, Tensor):
-                setattr(new, name, _convert(fn, value))
+                converted = _convert(fn, value)
+                if name in self._real_tensors and converted.is_complex() and not value.is_complex():
+                    converted = converted.real.contiguous()
+                setattr(new, name, converted)
             elif isinstance(value, LinearOperator):
                 setattr(new, name, value._apply(fn))
             elif isinstance(value, torch.dtype):  # a declared dtype follows the data

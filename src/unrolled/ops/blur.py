@@ -10,7 +10,8 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from ._image import batched_2d, floating, image_shape
+from ..core.checks import positive_int
+from ._image import batched_2d, check_rho, floating, image_dtype, image_shape
 from .base import LinearOperator, Shape
 
 
@@ -40,7 +41,8 @@ class Blur(LinearOperator):
 
     Args:
         kernel: ``(kh, kw)``, one kernel for every sample, or ``(B, kh, kw)``, one per sample;
-            real (complex allowed); ``kh ≤ H``, ``kw ≤ W``.
+            real (complex allowed); ``kh ≤ H``, ``kw ≤ W``. A fixed kernel: its transform is
+            computed once (a learned kernel belongs in a module of its own).
         shape: one image, ``(H, W)`` or ``(C, H, W)``.
         dtype: the images' dtype (default the kernel's); a complex dtype convolves complex
             images with the (real or complex) kernel.
@@ -50,23 +52,27 @@ class Blur(LinearOperator):
 
     def __init__(self, kernel: Tensor, shape: Shape, dtype: torch.dtype | None = None) -> None:
         kernel = floating(kernel, "kernel")
-        k4, batch = batched_2d(kernel, "kernel", "a kernel")
+        _, batch = batched_2d(kernel, "kernel", "a kernel")
         self.in_shape = self.out_shape = image_shape(shape)
         H, W = self.in_shape[-2:]
         if kernel.shape[-2] > H or kernel.shape[-1] > W:
             raise ValueError(
                 f"kernel: expected at most the image size {(H, W)}, got {tuple(kernel.shape[-2:])}"
             )
-        dtype = kernel.dtype if dtype is None else dtype
-        if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
-            raise TypeError(f"dtype: expected a floating or complex torch.dtype, got {dtype!r}")
+        dtype = kernel.dtype if dtype is None else image_dtype(dtype)
         if kernel.is_complex() and not dtype.is_complex:
             raise TypeError(f"dtype: a complex kernel needs complex images, got {dtype}")
         self.kernel, self.batch_size, self.dtype = kernel, batch, dtype
         self.device = kernel.device
-        # (B or 1, [1,] H, W'): broadcasts against the transform of x (B, *shape)
+        self._reset_cache()
+
+    def _reset_cache(self) -> None:
+        """The transfer function, from the kernel (again after ``.to()``): ``(B or 1, [1,] H,
+        W')``, broadcasting against the transform of ``x`` ``(B, *shape)``."""
+        k4, _ = batched_2d(self.kernel, "kernel", "a kernel")
         k = k4 if len(self.in_shape) == 3 else k4[:, 0]
-        self.otf = transfer_function(k.to(dtype), (H, W), real=not dtype.is_complex)
+        size = self.in_shape[-2:]
+        self.otf = transfer_function(k.to(self.dtype), size, real=not self.dtype.is_complex)
 
     def _filter(self, x: Tensor, response: Tensor) -> Tensor:
         H, W = self.in_shape[-2:]
@@ -87,9 +93,9 @@ class Blur(LinearOperator):
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
         """``(AᴴA + ρI)⁻¹ b``, exactly, in the Fourier domain (``iterations`` is not used).
 
-        ``rho``: a number > 0 or a tensor broadcastable to ``(B, *shape)``'s leading dims
-        (``(B, 1, 1)`` or ``(B, 1, 1, 1)`` per sample)."""
+        ``rho``: a number > 0, or one per sample, ``(B, 1, ..., 1)`` shaped like ``b``."""
         self._check(b, "b", self.in_shape)
+        check_rho(rho, b.ndim, self)
         return self._filter(b, 1 / (self.otf.abs().square() + rho))
 
     @torch.no_grad()
@@ -174,7 +180,7 @@ def random_motion_kernel(
     """A random camera-shake kernel ``(size, size)``: a trajectory with random velocity changes
     (a Brownian velocity with inertia, as in Schuler et al. 2016 / Boracchi & Foi 2012),
     centred on its mean, scaled to fit, rasterised by bilinear weights and summing to 1."""
-    size = _size(size)
+    size, steps = _size(size), positive_int(steps, "steps")
     g = generator
     step = torch.randn(steps, 2, generator=g, dtype=torch.float64)
     velocity = torch.cumsum(step, 0) * 0.1 + torch.randn(1, 2, generator=g, dtype=torch.float64)

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from ._image import floating, image_shape
+from ._image import check_rho, floating, image_dtype, image_shape
 from .base import LinearOperator, Shape
 from .fft import dct, idct
 from .matrix import Matrix
@@ -73,7 +73,10 @@ class GaussianCS(LinearOperator):
         self.in_shape = image_shape(shape)
         n = math.prod(self.in_shape)
         if (matrix is None) == (ratio is None):
-            raise ValueError("GaussianCS: give exactly one of matrix and ratio")
+            raise ValueError(
+                f"matrix, ratio: give exactly one, got matrix={'a tensor' if matrix is not None else None} "
+                f"and ratio={ratio!r}"
+            )
         if matrix is None:
             matrix = gaussian_matrix(
                 measurements(ratio, n),
@@ -152,7 +155,10 @@ class BlockCS(LinearOperator):
                 f"shape: expected H and W to be multiples of block {block}, got {(H, W)}"
             )
         if (matrix is None) == (ratio is None):
-            raise ValueError("BlockCS: give exactly one of matrix and ratio")
+            raise ValueError(
+                f"matrix, ratio: give exactly one, got matrix={'a tensor' if matrix is not None else None} "
+                f"and ratio={ratio!r}"
+            )
         if matrix is None:
             matrix = gaussian_matrix(
                 measurements(ratio, block**2),
@@ -220,6 +226,8 @@ class StructuredCS(LinearOperator):
     Shapes: ``x`` ``(B, *shape)``, ``y`` ``(B, m)``.
     """
 
+    _real_tensors = ("signs",)
+
     def __init__(
         self,
         shape: Shape,
@@ -233,13 +241,13 @@ class StructuredCS(LinearOperator):
         n = math.prod(self.in_shape)
         if transform not in ("dct", "fft"):
             raise ValueError(f"transform: expected 'dct' or 'fft', got {transform!r}")
-        dtype = dtype or (torch.float32 if transform == "dct" else torch.complex64)
+        dtype = image_dtype(dtype or (torch.float32 if transform == "dct" else torch.complex64))
         if transform == "fft" and not dtype.is_complex:
             raise TypeError(f"dtype: transform 'fft' needs complex images, got {dtype}")
         if transform == "dct" and dtype.is_complex:
             raise TypeError(f"dtype: transform 'dct' is for real images, got {dtype}")
         m = measurements(ratio, n)
-        real = dtype.to_real() if dtype.is_complex else dtype
+        real = dtype.to_real() if dtype.is_complex else dtype  # (dtype checked above)
         self.signs = (torch.randint(2, (n,), generator=generator) * 2 - 1).to(real)
         self.rows = torch.randperm(n, generator=generator)[:m].sort().values
         self.transform, self.dtype, self.device = transform, dtype, self.signs.device
@@ -259,6 +267,7 @@ class StructuredCS(LinearOperator):
 
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
         self._check(b, "b", self.in_shape)
+        check_rho(rho, b.ndim, self)
         return (b - self.gram(b) / (1 + rho)) / rho
 
     def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:

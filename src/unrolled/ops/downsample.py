@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
+from ._image import check_rho
 from .base import LinearOperator, Shape
 from .blur import Blur
 
@@ -53,6 +54,16 @@ class Downsample(LinearOperator):
         self.factor = factor
         self.in_shape = self.blur.in_shape
         self.out_shape = (*self.in_shape[:-2], H // factor, W // factor)
+        self._reset_cache()
+
+    def _reset_cache(self) -> None:
+        """The full-grid transfer function and its aliased energy (per low-resolution
+        frequency), computed once per operator (and after ``.to()``)."""
+        otf = self.blur.otf
+        if not self.blur.dtype.is_complex:  # the full spectrum: aliasing folds the whole grid
+            otf = _full_spectrum(otf, self.blur.in_shape[-1])
+        self.full_otf = otf
+        self.alias_energy = _block_mean(otf.abs().square(), self.factor)
 
     batch_size = property(lambda self: self.blur.batch_size)  # type: ignore[assignment]
     dtype = property(lambda self: self.blur.dtype)  # type: ignore[assignment]
@@ -71,15 +82,13 @@ class Downsample(LinearOperator):
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
         """``(AᴴA + ρI)⁻¹ b``, exactly, by Zhao et al.'s formula (``iterations`` is not used).
 
-        ``rho``: a number > 0 or a tensor broadcastable to ``b``'s leading dimensions."""
+        ``rho``: a number > 0, or one per sample, ``(B, 1, ..., 1)`` shaped like ``b``."""
         self._check(b, "b", self.in_shape)
-        s = self.factor
-        otf = self.blur.otf
-        if not self.dtype.is_complex:  # the full spectrum: aliasing folds the whole grid
-            otf = _full_spectrum(otf, self.in_shape[-1])
+        check_rho(rho, b.ndim, self)
+        s, otf = self.factor, self.full_otf
         fb = torch.fft.fft2(b)
         # S K b in the low-resolution spectrum, divided by (ρ + mean |k̂|² over the aliases)
-        low = _block_mean(otf * fb, s) / (_block_mean(otf.abs().square(), s) + rho)
+        low = _block_mean(otf * fb, s) / (self.alias_energy + rho)
         correction = otf.conj() * low.repeat(*[1] * (low.ndim - 2), s, s)
         x = torch.fft.ifft2((fb - correction) / rho)
         return x if self.dtype.is_complex else x.real
@@ -88,10 +97,7 @@ class Downsample(LinearOperator):
     def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:
         """``‖A‖² = max over low-resolution frequencies of the mean of |k̂|² over the aliases``."""
         if self._lipschitz is None:
-            otf = self.blur.otf
-            if not self.dtype.is_complex:
-                otf = _full_spectrum(otf, self.in_shape[-1])
-            self._lipschitz = float(_block_mean(otf.abs().square(), self.factor).max())
+            self._lipschitz = float(self.alias_energy.max())
         return self._lipschitz
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from ._image import image_shape
+from ._image import image_dtype, image_shape
 from .base import LinearOperator, Shape
 
 
@@ -25,7 +25,7 @@ class Gradient(LinearOperator):
     def __init__(self, shape: Shape, dtype: torch.dtype = torch.float32) -> None:
         self.in_shape = image_shape(shape)
         self.out_shape = (2, *self.in_shape)
-        self.dtype = dtype
+        self.dtype = image_dtype(dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return gradient(x)
@@ -77,4 +77,16 @@ def pixel_norm(field: Tensor) -> Tensor:
     return (squared.sum(1, keepdim=True) + torch.finfo(squared.dtype).tiny).sqrt()
 
 
-__all__ = ["Gradient", "divergence", "gradient", "pixel_norm"]
+def project_ball(field: Tensor, radius: float | Tensor) -> Tensor:
+    """Each pixel's vector of ``field`` ``(B, 2, ...)`` projected onto the ball ``|p| ≤ radius``
+    (the dual constraint of isotropic TV); ``radius`` a number or a tensor broadcasting against
+    ``(B, 1, ...)``. A zero radius gives zero."""
+    norm = pixel_norm(field)
+    if isinstance(radius, Tensor):
+        bound = torch.maximum(norm, radius)
+    else:
+        bound = norm.clamp_min(radius)
+    return field * (radius / bound.clamp_min(torch.finfo(norm.dtype).tiny))
+
+
+__all__ = ["Gradient", "divergence", "gradient", "pixel_norm", "project_ball"]

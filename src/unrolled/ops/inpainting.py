@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from ._image import batched_2d, image_shape
+from ._image import batched_2d, image_dtype, image_shape
 from .base import LinearOperator, Shape
 
 
@@ -36,8 +36,11 @@ class Inpainting(LinearOperator):
     Shapes: ``x`` and ``y`` ``(B, *shape)``.
     """
 
+    _real_tensors = ("weights",)
+
     def __init__(self, mask: Tensor, shape: Shape, dtype: torch.dtype = torch.float32) -> None:
         mask = mask_tensor(mask)
+        dtype = image_dtype(dtype)
         self.in_shape = self.out_shape = image_shape(shape)
         m4, self.batch_size = batched_2d(mask, "mask", "a mask")
         if tuple(mask.shape[-2:]) != self.in_shape[-2:]:

@@ -1,9 +1,8 @@
 """k-space sampling masks for `unrolled.ops.MRI` and `unrolled.ops.SENSE`.
 
 Every generator returns a boolean mask ``(H, W)``, or ``(batch, H, W)`` with ``batch=`` (one
-mask per sample, each drawn independently). Cartesian masks sample whole lines along the
-readout direction ``H`` (the rows of k-space are fully sampled, columns are phase encodes), as in
-fastMRI. Random ones take a ``torch.Generator`` so that a seed gives the same mask everywhere.
+mask per sample, each drawn independently). Cartesian masks sample whole columns of k-space
+(each column, a phase encode, is a full readout line along ``H``), as in fastMRI. Random ones take a ``torch.Generator`` so that a seed gives the same mask everywhere.
 """
 
 from __future__ import annotations
@@ -199,8 +198,10 @@ def radial(
 
 
 def acceleration_of(mask: Tensor) -> float:
-    """The achieved acceleration ``H·W / (sampled points)`` of a mask ``(..., H, W)``."""
-    return mask[..., :, :].numel() / max(int(mask.sum()), 1)
+    """The achieved acceleration ``H·W / (sampled points)`` of a mask ``(..., H, W)`` (inf for an
+    empty mask)."""
+    sampled = int(mask.sum())
+    return mask.numel() / sampled if sampled else float("inf")
 
 
 __all__ = ["acceleration_of", "equispaced_lines", "gaussian_density", "radial", "random_lines"]

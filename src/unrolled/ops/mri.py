@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from ._image import batched_2d, floating
+from ..core.checks import positive_int
+from ._image import batched_2d, check_rho, floating
 from .base import LinearOperator
 from .fft import fft2c, ifft2c
 from .inpainting import mask_tensor
@@ -39,6 +40,8 @@ class MRI(LinearOperator):
     Shapes: ``x`` ``(B, H, W)`` complex image; ``y`` ``(B, H, W)`` k-space.
     """
 
+    _real_tensors = ("weights",)
+
     def __init__(self, mask: Tensor, dtype: torch.dtype = torch.complex64) -> None:
         mask = mask_tensor(mask)
         m4, self.batch_size = batched_2d(mask, "mask", "a mask")
@@ -58,9 +61,10 @@ class MRI(LinearOperator):
         return ifft2c(self.weights * fft2c(x))
 
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
-        """``(AᴴA + ρI)⁻¹ b``, exactly (``iterations`` is not used); ``rho`` a number or a
-        tensor broadcastable to ``(B, 1, 1)``."""
+        """``(AᴴA + ρI)⁻¹ b``, exactly (``iterations`` is not used); ``rho`` a number or one per
+        sample, ``(B, 1, 1)``."""
         self._check(b, "b", self.in_shape)
+        check_rho(rho, b.ndim, self)
         return ifft2c(fft2c(b) / (self.weights + rho))
 
     @torch.no_grad()
@@ -88,6 +92,8 @@ class SENSE(LinearOperator):
 
     Shapes: ``x`` ``(B, H, W)`` complex image; ``y`` ``(B, coils, H, W)`` k-space.
     """
+
+    _real_tensors = ("weights",)
 
     def __init__(self, mask: Tensor, maps: Tensor) -> None:
         mask = mask_tensor(mask)
@@ -142,9 +148,14 @@ def coil_maps(
     (``width``), and its phase turns slowly across the image and by ``2πc/coils`` between coils,
     a common simulation model of birdcage and array coils (e.g. BART's ``phantom -s``).
     """
-    if not isinstance(coils, int) or isinstance(coils, bool) or coils < 1:
-        raise ValueError(f"coils: expected a positive int, got {coils!r}")
-    H, W = (int(s) for s in shape)
+    coils = positive_int(coils, "coils")
+    try:
+        H, W = (positive_int(s, "shape") for s in shape)
+    except TypeError:
+        raise TypeError(f"shape: expected (H, W), got {shape!r}") from None
+    for name, value in (("radius", radius), ("width", width)):
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+            raise ValueError(f"{name}: expected a number > 0, got {value!r}")
     _complex_dtype(dtype)
     yy = torch.linspace(-1, 1, H, dtype=torch.float64)[:, None]
     xx = torch.linspace(-1, 1, W, dtype=torch.float64)[None, :]

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import register
-from ._image import image_shape
+from ._image import image_dtype, image_shape
 from .base import LinearOperator, Shape
 
 
@@ -63,6 +63,8 @@ class Wavelet(LinearOperator):
     Shapes: ``x`` and ``W x`` ``(B, *shape)``.
     """
 
+    _real_tensors = ("filters",)
+
     def __init__(
         self,
         shape: Shape,
@@ -71,6 +73,7 @@ class Wavelet(LinearOperator):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         self.in_shape = self.out_shape = image_shape(shape)
+        dtype = image_dtype(dtype)
         if not isinstance(levels, int) or isinstance(levels, bool) or levels < 1:
             raise ValueError(f"levels: expected a positive int, got {levels!r}")
         H, W = self.in_shape[-2:]

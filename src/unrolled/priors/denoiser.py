@@ -18,31 +18,39 @@ class Denoiser(Prior):
         prior(v, τ) = D(v, σ = √τ)     or     D(v)
 
     ``prox_{τR}`` is the MAP denoiser of ``v = x + n``, ``n ~ N(0, τ I)``, so a denoiser trained
-    at noise level ``σ`` stands in for it at ``τ = σ²``. ``D`` gets ``σ`` when its ``forward``
-    takes a second argument (a noise-level-conditioned denoiser such as DPIR's DRUNet), and only
-    ``v`` otherwise (a blind denoiser, e.g. `unrolled.nn.DnCNN`).
+    at noise level ``σ`` stands in for it at ``τ = σ²``.
 
     Args:
         module: the denoiser, an ``nn.Module`` mapping ``(B, *shape)`` to ``(B, *shape)``.
+        conditioned: ``True``: call ``module(v, σ)`` (a noise-level-conditioned denoiser such
+            as DPIR's DRUNet); ``False``: ``module(v)`` (a blind one, e.g.
+            `unrolled.nn.DnCNN`); ``None`` (default): ``True`` when ``module.forward`` has a
+            second positional parameter without a default.
 
     ``value`` is not defined: a learned denoiser has no explicit regulariser.
     """
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, conditioned: bool | None = None) -> None:
         super().__init__()
         if not isinstance(module, nn.Module):
             raise TypeError(f"module: expected an nn.Module denoiser, got {type(module).__name__}")
+        if conditioned is not None and not isinstance(conditioned, bool):
+            raise TypeError(f"conditioned: expected True, False or None, got {conditioned!r}")
         self.module = module
-        params = list(inspect.signature(module.forward).parameters.values())
-        self.conditioned = len(params) >= 2 and params[1].kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        )
+        if conditioned is None:
+            params = list(inspect.signature(module.forward).parameters.values())
+            conditioned = (
+                len(params) >= 2
+                and params[1].kind
+                in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                and params[1].default is inspect.Parameter.empty
+            )
+        self.conditioned = conditioned
 
     def forward(self, v: Tensor, tau: float | Tensor) -> Tensor:
+        _check_tau(tau)
         if not self.conditioned:
             return self.module(v)
-        _check_tau(tau)
         return self.module(v, tau**0.5)
 
     def value(self, x: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ..core import register
 from ..core.checks import positive_int
-from ..ops.gradient import divergence, gradient, pixel_norm
+from ..ops.gradient import divergence, gradient, pixel_norm, project_ball
 from .basic import Prior, _check_tau
 
 
@@ -48,19 +48,17 @@ class TV(Prior):
             )
         if isinstance(tau, numbers.Real) and tau == 0:
             return v
-        tiny = torch.finfo(v.real.dtype).tiny
         p = torch.zeros((v.shape[0], 2, *v.shape[1:]), dtype=v.dtype, device=v.device)
         q, t = p, 1.0
-        # the dual field has an extra axis (the two directions) after the batch
-        tau_p = tau.unsqueeze(1) if isinstance(tau, Tensor) and tau.ndim > 0 else tau
+        # the dual field has an extra axis (the two directions) after the batch: a tensor τ,
+        # first brought to v's rank (per-feature τ has none of v's leading axes), gets one too
+        tau_p = tau
+        if isinstance(tau, Tensor) and tau.ndim > 0:
+            tau_p = tau.reshape((1,) * (v.ndim - tau.ndim) + tuple(tau.shape)).unsqueeze(1)
         for _ in range(self.iterations):
             x = v + divergence(q[:, 0], q[:, 1])
             step = q + gradient(x) / 8
-            norm = pixel_norm(step)
-            bound = (
-                torch.maximum(norm, tau_p) if isinstance(tau_p, Tensor) else norm.clamp_min(tau_p)
-            )
-            p_new = step * (tau_p / bound.clamp_min(tiny))
+            p_new = project_ball(step, tau_p)
             t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
             q = p_new + ((t - 1) / t_new) * (p_new - p)
             p, t = p_new, t_new
