@@ -7,6 +7,10 @@
 over all non-batch dimensions (the modulus for complex tensors), and ``nmse_db`` is
 ``10·log10(NMSE_i)``. A sample with ``x_i = 0`` has no scale, and its NMSE is ``inf`` (or
 ``nan`` if ``x̂_i = 0`` too): pass signals that are not all zero.
+
+For images, ``psnr`` and ``ssim`` (Wang et al. 2004's Gaussian-window SSIM, equal to
+scikit-image's with ``gaussian_weights=True``) per image; complex images (MRI) are compared by
+magnitude.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def depth_at_least(depth: Any, least: int, name: str = "depth") -> int:
@@ -24,3 +24,23 @@ def as_image(x: Tensor, channels: int) -> Tensor:
             f"x: expected a real image, got {x.dtype}; wrap the block in ComplexAsChannels"
         )
     return image
+
+
+def conv_stack(
+    channels: int, depth: int, width: int, batch_norm: bool, first_norm: bool
+) -> nn.Sequential:
+    """``depth`` 3×3 convolutions ``channels → width → … → channels``, ReLU after all but the
+    last, batch normalisation after the hidden ones (after the first too if ``first_norm``);
+    the last convolution starts at zero, so a residual block around it starts as the identity."""
+    layers: list[nn.Module] = []
+    features = channels
+    for i in range(depth - 1):
+        norm = batch_norm and (i > 0 or first_norm)
+        layers.append(nn.Conv2d(features, width, 3, padding=1, bias=not norm))
+        layers += [nn.BatchNorm2d(width)] if norm else []
+        layers.append(nn.ReLU(inplace=True))
+        features = width
+    last = nn.Conv2d(width, channels, 3, padding=1)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(*layers, last)

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..core import register
 from ..core.checks import positive_int
-from ._common import as_image, depth_at_least
+from ._common import as_image, conv_stack, depth_at_least
 
 
 @register("dncnn", kind="block")
@@ -35,15 +35,7 @@ class DnCNN(nn.Module):
         super().__init__()
         channels, width = positive_int(channels, "channels"), positive_int(width, "width")
         depth = depth_at_least(depth, 2)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm)]
-            layers += [nn.BatchNorm2d(width)] if batch_norm else []
-            layers += [nn.ReLU(inplace=True)]
-        last = nn.Conv2d(width, channels, 3, padding=1)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.body = nn.Sequential(*layers, last)
+        self.body = conv_stack(channels, depth, width, batch_norm, first_norm=False)
         self.channels = channels
 
     def forward(self, x: Tensor) -> Tensor:

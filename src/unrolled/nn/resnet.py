@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..core import register
 from ..core.checks import positive_int
-from ._common import as_image, depth_at_least
+from ._common import as_image, conv_stack, depth_at_least
 
 
 @register("residual-cnn", kind="block")
@@ -33,17 +33,7 @@ class ResidualCNN(nn.Module):
         super().__init__()
         channels, width = positive_int(channels, "channels"), positive_int(width, "width")
         depth = depth_at_least(depth, 2)
-        layers: list[nn.Module] = []
-        features = channels
-        for _ in range(depth - 1):
-            layers += [nn.Conv2d(features, width, 3, padding=1, bias=not batch_norm)]
-            layers += [nn.BatchNorm2d(width)] if batch_norm else []
-            layers += [nn.ReLU(inplace=True)]
-            features = width
-        last = nn.Conv2d(width, channels, 3, padding=1)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.body = nn.Sequential(*layers, last)
+        self.body = conv_stack(channels, depth, width, batch_norm, first_norm=True)
         self.channels = channels
 
     def forward(self, x: Tensor) -> Tensor:
