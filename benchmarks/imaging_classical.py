@@ -215,7 +215,7 @@ def mri(args: argparse.Namespace) -> dict:
             )
             methods["wavelet-fista"] = (
                 lambda y, w, A=A, W=wavelet: FISTA(threshold=w, prox=W).run(y, A, iterations=its),
-                _grid(0.003),
+                _grid(3e-4),
             )
             key = f"{'single' if coils == 1 else 'multi'}-coil {acceleration}x"
             print(f"MRI {key} (achieved {masks.acceleration_of(mask):.2f}x)", flush=True)
@@ -309,7 +309,7 @@ def sr(args: argparse.Namespace) -> dict:
                 lambda y, w, A=A: HQS(growth=1.2, mu=20 * w, threshold=w, prox=TV(20)).run(
                     y, A, iterations=its
                 ),
-                _grid(3e-4),
+                _grid(3e-5),
             ),
         }
         key = f"x{s} (Gaussian blur σ {sigma})"
@@ -338,7 +338,7 @@ def _median_times(fns: dict[str, Callable[[], object]], reps: int) -> dict[str, 
 
 def speed(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
-    B, n = 8, 256
+    B, n = 8, args.size
     x = torch.rand(B, 1, n, n)
     out: dict = {"batch": B, "image": [n, n], "reps": args.reps}
 
@@ -382,7 +382,7 @@ def speed(args: argparse.Namespace) -> dict:
         lambda: weights * (dft @ z @ dft.T),
         "dense centred DFT matrices on rows and columns (the full 65536² matrix would be 32 GB)",
     )
-    m = 128
+    m = n // 2  # a dense matrix for the whole image would not fit: 128² at the default size
     xs = torch.rand(B, 1, m, m)
     g = torch.Generator().manual_seed(0)
     structured = StructuredCS((1, m, m), 0.25, generator=g)
@@ -430,16 +430,16 @@ def cg_memory(args: argparse.Namespace) -> dict:
         out.abs().sum().backward()  # it must run
         return sum(storages.values())
 
-    out: dict = {"image": [n, n], "coils": 8, "batch": 2, "iterations": {}}
+    out: dict = {"image": [n, n], "coils": 8, "batch": 2, "cg_steps": {}}
     for k in (5, 10, 20, 40):
-        out["iterations"][str(k)] = {
+        out["cg_steps"][str(k)] = {
             "cg_solve_saved_mb": round(saved(lambda k=k: cg_solve(apply, b, k)) / 2**20, 2),
             "unrolled_cg_saved_mb": round(
                 saved(lambda k=k: conjugate_gradient(apply, b, k)) / 2**20, 2
             ),
         }
-        print(k, out["iterations"][str(k)], flush=True)
-    vals = [v["cg_solve_saved_mb"] for v in out["iterations"].values()]
+        print(k, out["cg_steps"][str(k)], flush=True)
+    vals = [v["cg_solve_saved_mb"] for v in out["cg_steps"].values()]
     out["cg_solve_constant"] = len(set(vals)) == 1
     return out
 
@@ -489,7 +489,7 @@ def markdown(data: dict) -> str:
                 )
     cm = data.get("cg_memory")
     if cm:
-        its = list(cm["iterations"])
+        its = list(cm["cg_steps"])
         rows += [
             "",
             f"| saved for backward (MB), SENSE {cm['image'][0]}², {cm['coils']} coils | "
@@ -497,10 +497,10 @@ def markdown(data: dict) -> str:
             + " |",
             "| --- |" + " --- |" * len(its),
             "| `cg_solve` (implicit backward) | "
-            + " | ".join(f"{cm['iterations'][k]['cg_solve_saved_mb']:.1f}" for k in its)
+            + " | ".join(f"{cm['cg_steps'][k]['cg_solve_saved_mb']:.1f}" for k in its)
             + " |",
             "| CG unrolled step by step | "
-            + " | ".join(f"{cm['iterations'][k]['unrolled_cg_saved_mb']:.1f}" for k in its)
+            + " | ".join(f"{cm['cg_steps'][k]['unrolled_cg_saved_mb']:.1f}" for k in its)
             + " |",
         ]
     return "\n".join(rows).strip()
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     result = PARTS[args.part](args)
     result["part_seconds"] = round(time.perf_counter() - t0, 1)
-    result["iterations"] = args.iterations
+    result["default_iterations"] = args.iterations
     key = args.part.replace("-", "_")
     return merge_results(args.out, key, result)[key]
 

@@ -18,3 +18,16 @@ def test_readme_example_runs():
     classical = (landweber.run(y, A, iterations=10) - x).square().mean()
     assert (net(y, A) - x).square().mean() < 0.95 * classical  # training helped
     assert len(blocks[0].strip().splitlines()) <= 16
+
+
+def test_readme_imaging_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 2, "README has no imaging example"
+    torch.manual_seed(0)
+    namespace: dict = {}
+    exec(compile(blocks[1], "README.md", "exec"), namespace)
+    from unrolled.metrics import psnr
+
+    x, y, x_tv, x_hat = (namespace[k] for k in ("x", "y", "x_tv", "x_hat"))
+    assert psnr(x_tv, x) > psnr(y, x) + 1  # TV-ADMM beats the blurred input
+    assert x_hat.shape == x.shape and x_hat.requires_grad
