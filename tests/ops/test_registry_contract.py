@@ -4,6 +4,8 @@ sample; ``solve_gram`` (closed forms included) inverts ``AᴴA + ρI``; ``lipsch
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -55,9 +57,13 @@ def _diagonal(g, dt, batch, ch):
 
 
 def _gaussian_cs(g, dt, batch, ch):
-    if batch or dt.is_complex:
+    if dt.is_complex:
         return None
-    return GaussianCS(_image(g, ch), ratio=0.3, generator=g, dtype=dt)
+    shape = _image(g, ch)
+    if batch:  # one matrix per sample
+        n = math.prod(shape)
+        return GaussianCS(shape, torch.randn(batch, n // 3 + 1, n, generator=g, dtype=dt))
+    return GaussianCS(shape, ratio=0.3, generator=g, dtype=dt)
 
 
 def _block_cs(g, dt, batch, ch):

@@ -54,7 +54,8 @@ class GaussianCS(LinearOperator):
 
     Args:
         shape: one image, ``(H, W)`` or ``(C, H, W)``.
-        matrix: ``(m, C·H·W)``; or give ``ratio`` to draw `gaussian_matrix` (m = ratio·n).
+        matrix: ``(m, C·H·W)``, or ``(B, m, C·H·W)``, one per sample; or give ``ratio`` to draw
+            `gaussian_matrix` (m = ratio·n).
         ratio, orthonormal_rows, generator, dtype: for the drawn matrix.
 
     Shapes: ``x`` ``(B, *shape)``, ``y`` ``(B, m)``.
@@ -86,13 +87,16 @@ class GaussianCS(LinearOperator):
                 dtype=dtype,
             )
         matrix = floating(matrix, "matrix")
-        if matrix.ndim != 2 or matrix.shape[1] != n:
+        if matrix.ndim not in (2, 3) or matrix.shape[-1] != n:
             raise ValueError(
-                f"matrix: expected (m, {n}) for images {self.in_shape}, got {tuple(matrix.shape)}"
+                f"matrix: expected (m, {n}) or (B, m, {n}) for images {self.in_shape}, got "
+                f"{tuple(matrix.shape)}"
             )
         self.matrix = Matrix(matrix)
-        self.out_shape = (matrix.shape[0],)
+        self.out_shape = (matrix.shape[-2],)
         self.dtype, self.device = matrix.dtype, matrix.device
+
+    batch_size = property(lambda self: self.matrix.batch_size)  # type: ignore[assignment]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.matrix.forward(x.flatten(1))
@@ -112,8 +116,9 @@ class GaussianCS(LinearOperator):
         return self.matrix.lipschitz()
 
     def __repr__(self) -> str:
-        m, n = self.matrix.M.shape
-        return f"GaussianCS({m}/{n} = {m / n:.0%}, shape={self.in_shape})"
+        m, n = self.matrix.M.shape[-2:]
+        per = f"{self.batch_size} matrices, " if self.batch_size else ""
+        return f"GaussianCS({per}{m}/{n} = {m / n:.0%}, shape={self.in_shape})"
 
 
 @register("block-cs", kind="operator")
@@ -213,7 +218,8 @@ class StructuredCS(LinearOperator):
     random choice of ``m`` of its ``n`` outputs (Do et al. 2012, "structurally random
     matrices"). ``O(n log n)`` per image, against ``O(m n)`` for a dense matrix.
 
-    Its rows are orthonormal (``AAᴴ = I``), so ``‖A‖² = 1`` and
+    One draw serves every sample (per-sample measurement matrices: `GaussianCS` with a
+    ``(B, m, n)`` matrix). Its rows are orthonormal (``AAᴴ = I``), so ``‖A‖² = 1`` and
     ``(AᴴA + ρI)⁻¹ = (I − AᴴA/(1 + ρ))/ρ`` (``solve_gram``, exact).
 
     Args:
