@@ -1,6 +1,7 @@
 """Problem generators and data: seeded, reproducible on every machine, nothing downloaded.
 
-`SparseCoding` (synthetic sparse recovery); bundled images split by image into train and test
+`SparseCoding` (synthetic sparse recovery); `Deblurring` and `MRIReconstruction` (image patches
+measured on the fly, an operator per batch); bundled images split by image into train and test
 (`unrolled.data.images`), phantoms (`unrolled.data.phantoms`), and measurement helpers
 (`unrolled.data.measurements`).
 """
@@ -9,6 +10,7 @@ from . import images, measurements, phantoms
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
+from .restoration import Deblurring, MRIReconstruction
 from .sparse import SparseCoding
 
 #: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
@@ -16,7 +18,9 @@ PROBLEMS = {"sparse_coding": SparseCoding}
 
 __all__ = [
     "PROBLEMS",
+    "Deblurring",
     "ImagePatches",
+    "MRIReconstruction",
     "SparseCoding",
     "add_noise",
     "images",

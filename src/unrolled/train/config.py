@@ -212,11 +212,19 @@ def check_model(model: Any) -> int:
 
 
 def check_problem(problem: Any) -> None:
-    """A clear error unless ``problem`` has ``sample(batch)`` and a ``validation`` pair."""
+    """A clear error unless ``problem`` has ``sample(batch)`` and a ``validation`` set, a pair
+    ``(x, y)`` or a triple ``(x, y, A)`` (samples with their own operator)."""
     if not callable(getattr(problem, "sample", None)) or not hasattr(problem, "validation"):
         raise TypeError(
-            f"problem: expected a problem with .sample(batch) -> (x, y) and a .validation "
-            f"(x, y) set (e.g. unrolled.data.SparseCoding), got {type(problem).__name__}"
+            f"problem: expected a problem with .sample(batch) -> (x, y) or (x, y, A) and a "
+            f".validation set of the same form (e.g. unrolled.data.SparseCoding), got "
+            f"{type(problem).__name__}"
+        )
+    validation = problem.validation
+    if not isinstance(validation, tuple | list) or len(validation) not in (2, 3):
+        raise TypeError(
+            f"problem.validation: expected (x, y) or (x, y, A), got {type(validation).__name__}"
+            f"{f' of length {len(validation)}' if isinstance(validation, tuple | list) else ''}"
         )
 
 

@@ -62,14 +62,16 @@ def fit(
     """Train ``model`` on ``problem`` with Adam, following ``schedule``; returns ``model``.
 
     Every step draws ``batch_size`` samples ``(x, y) = problem.sample(batch_size)`` (fresh ones,
-    or a batch of a fixed training set: the problem decides) and
+    or a batch of a fixed training set: the problem decides), or ``(x, y, A)`` when each batch
+    has its own operator (per-sample masks or kernels; the model is called ``model(y, A)``), and
     takes one Adam step on the stage's loss; every ``eval_every`` steps (and when a stage opens
     and ends) the mean NMSE in dB on ``problem.validation`` at the stage's depth is measured.
 
     Args:
         model: an unrolled network (`unrolled.Unrolled` or a zoo model): an ``nn.Module`` with
             ``layers`` (K), called as ``model(y, trace=..., depth=...)``. Trained in place.
-        problem: ``.sample(batch) -> (x, y)`` and ``.validation -> (x, y)``; for an exact
+        problem: ``.sample(batch) -> (x, y)`` and ``.validation -> (x, y)``, or triples
+            ``(x, y, A)`` whose ``A`` is the batch's own operator; for an exact
             resume also ``.generator``, the ``torch.Generator`` of the training stream (e.g.
             `unrolled.data.SparseCoding`).
         schedule: ``"stagewise"`` (Chen et al. 2018), ``"layerwise"`` (Borgerding et al. 2017),
@@ -214,8 +216,14 @@ class _Run:
         self.stages = stages
         self.callback = callback
         self.device = next(p for p in model.parameters()).device
-        x_val, y_val = problem.validation
+        x_val, y_val, *rest = problem.validation
         n = config.validation_size or x_val.shape[0]
+        self.A_val = _on(rest[0], self.device) if rest else None
+        if self.A_val is not None and n < x_val.shape[0]:
+            raise ValueError(
+                f"validation_size: the problem's validation set carries its own operator, which "
+                f"cannot be cut; expected None or {x_val.shape[0]}, got {n}"
+            )
         self.x_val, self.y_val = x_val[:n].to(self.device), y_val[:n].to(self.device)
         self.records: list[dict[str, Any]] = []
         self.best_weights: dict[str, Tensor] | None = None
@@ -415,13 +423,14 @@ class _Run:
     def _step(self, stage: Stage, rates: LayerRates, optimizer: torch.optim.Optimizer) -> None:
         cfg, pos, model = self.config, self.pos, self.model
         step = pos.step + 1
-        x, y = self.problem.sample(cfg.batch_size)
+        x, y, *rest = self.problem.sample(cfg.batch_size)
         x, y = x.to(self.device), y.to(self.device)
+        A = _on(rest[0], self.device) if rest else None
         lr = self._lr(stage)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
         model.zero_grad(set_to_none=True)
-        loss = supervised_loss(model, x, y, stage.depth, stage.loss_weights, cfg.loss)
+        loss = supervised_loss(model, x, y, stage.depth, stage.loss_weights, cfg.loss, A)
         value = float(loss.detach())
         self._stop_unless_finite("loss", value, step, stage)
         loss.backward()
@@ -459,7 +468,7 @@ class _Run:
 
     def _evaluate(self, stage: Stage) -> None:
         cfg, pos = self.config, self.pos
-        val = validation_nmse_db(self.model, self.x_val, self.y_val, stage.depth)
+        val = validation_nmse_db(self.model, self.x_val, self.y_val, stage.depth, A=self.A_val)
         if pos.best is None or val < pos.best - cfg.min_delta:
             pos.best, pos.best_step = val, pos.stage_step
             if cfg.restore_best:
@@ -521,6 +530,14 @@ class _Run:
         )
         ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
         self.last_checkpoint = pos.step
+
+
+def _on(A: Any, device: torch.device) -> Any:
+    """A sample's operator on the model's device (a `LinearOperator` moves; others stay)."""
+    to = getattr(A, "to", None)
+    if getattr(A, "device", None) not in (None, device) and callable(to):
+        return to(device)
+    return A
 
 
 __all__ = ["fit"]

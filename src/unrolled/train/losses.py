@@ -19,6 +19,8 @@ reconstruction finite in dB (−120 dB).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -54,32 +56,48 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     return torch.where(valid, per_sample, torch.zeros_like(per_sample)).sum(-1) / count
 
 
+def _operator_args(A: Any) -> tuple[Any, ...]:
+    """The model's positional arguments after ``y``: ``A`` when the samples carry one."""
+    return () if A is None else (A,)
+
+
 def supervised_loss(
-    model: nn.Module, x: Tensor, y: Tensor, depth: int, weights: tuple[float, ...], name: str
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    depth: int,
+    weights: tuple[float, ...],
+    name: str,
+    A: Any = None,
 ) -> Tensor:
-    """``Σ_k weights[k]·loss(layer k's output)`` over layers 1..depth; a scalar."""
+    """``Σ_k weights[k]·loss(layer k's output)`` over layers 1..depth; a scalar. ``A``: the
+    batch's own operator (per-sample masks, kernels), passed on as ``model(y, A)``."""
+    args = _operator_args(A)
     if all(w == 0 for w in weights[:-1]):
-        return layer_losses(name, model(y, depth=depth).unsqueeze(0), x)[0]
-    _, trace = model(y, trace=True, depth=depth)  # (depth, B, *shape)
+        return layer_losses(name, model(y, *args, depth=depth).unsqueeze(0), x)[0]
+    _, trace = model(y, *args, trace=True, depth=depth)  # (depth, B, *shape)
     w = torch.tensor(weights, dtype=trace.real.dtype, device=trace.device)
     return (w * layer_losses(name, trace, x)).sum()
 
 
 @torch.no_grad()
 def validation_nmse_db(
-    model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024
+    model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
 ) -> float:
     """Mean NMSE (dB) of ``model(y, depth=depth)`` over the samples with ``x_i ≠ 0``.
 
-    ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``.
+    ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
+    set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
     """
+    if A is not None:
+        batch = x.shape[0]
     training = model.training
     model.eval()
     try:
         total, count = 0.0, 0
         for start in range(0, x.shape[0], batch):
             xb, yb = x[start : start + batch], y[start : start + batch]
-            x_hat = model(yb, depth=depth)
+            x_hat = model(yb, *_operator_args(A), depth=depth)
             error = _abs2(x_hat - xb).reshape(xb.shape[0], -1).sum(-1)
             power = _abs2(xb).reshape(xb.shape[0], -1).sum(-1)
             valid = power > 0

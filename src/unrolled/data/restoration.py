@@ -1,0 +1,162 @@
+"""Imaging problems for `unrolled.train.fit`: image patches measured on the fly, each batch with
+its own operator (per-sample kernels or masks), so ``sample`` returns ``(x, y, A)``.
+
+Training patches come from the training images, the validation set from other training-image
+patches (a separate seed), and ``test`` from the held-out test images: no test image is ever
+seen in training or validation.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..core.checks import positive_int
+from ..ops import MRI, SENSE, Blur, coil_maps, masks
+from .images import ImagePatches, center_crop, load_image, split_images
+from .measurements import add_noise, noise_levels, random_kernels
+from .phantoms import smooth_phase
+
+
+def _seeds(seed: int, count: int) -> list[int]:
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(count)]
+
+
+class _Restoration:
+    """Shared machinery: patches, seeded streams, fixed validation and test sets."""
+
+    def __init__(self, size: int, seed: int, validation_size: int, grayscale: bool) -> None:
+        self.size = positive_int(size, "size")
+        self.seed = seed
+        train_seed, val_seed, test_seed = _seeds(seed, 3)
+        self.generator = torch.Generator().manual_seed(train_seed)
+        self._patches = ImagePatches("train", size, grayscale=grayscale)
+        self._patches.generator = self.generator  # one stream: an exact resume restores it
+        val_patches = ImagePatches("train", size, grayscale=grayscale, seed=val_seed)
+        g = torch.Generator().manual_seed(val_seed)
+        self.validation = self._measure(
+            val_patches.sample(positive_int(validation_size, "validation_size")), g
+        )
+        names = split_images("test", grayscale)
+        x_test = torch.stack([center_crop(load_image(n, grayscale), size) for n in names])
+        self.test = self._measure(x_test, torch.Generator().manual_seed(test_seed))
+
+    def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
+        raise NotImplementedError
+
+    def sample(self, batch: int) -> tuple[Tensor, Tensor, Any]:
+        """``batch`` fresh training patches, measured: ``(x, y, A)``."""
+        return self._measure(self._patches.sample(positive_int(batch, "batch")), self.generator)
+
+
+class Deblurring(_Restoration):
+    """Deblurring: ``y = k_i ⊛ x_i + σ_i n``, a random kernel and noise level per sample.
+
+    Args:
+        size: patch side in pixels.
+        kernel: ``"motion"`` (random camera shake) or ``"gaussian"`` (σ drawn in [0.7, 3]).
+        kernel_size: the kernels' side.
+        noise: ``(low, high)``: σ drawn uniformly per sample (images in [0, 1]; DPIR-style
+            training covers a range), or one number.
+        grayscale: grey or colour patches.
+        seed: seeds the training stream, the validation and the test measurements.
+        validation_size: fixed validation samples (training-image patches).
+
+    ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` and ``y``
+    ``(B, C, size, size)``, ``A`` a `unrolled.ops.Blur` with one kernel per sample.
+    """
+
+    def __init__(
+        self,
+        size: int = 64,
+        kernel: str = "motion",
+        kernel_size: int = 15,
+        noise: float | tuple[float, float] = (0.0, 0.03),
+        grayscale: bool = True,
+        seed: int = 0,
+        validation_size: int = 32,
+    ) -> None:
+        if kernel not in ("motion", "gaussian"):
+            raise ValueError(f"kernel: expected 'motion' or 'gaussian', got {kernel!r}")
+        self.kernel, self.kernel_size = kernel, positive_int(kernel_size, "kernel_size")
+        if kernel_size > size:
+            raise ValueError(f"kernel_size: expected at most size ({size}), got {kernel_size}")
+        self.noise = (noise, noise) if isinstance(noise, numbers.Real) else tuple(noise)
+        if len(self.noise) != 2 or not 0 <= self.noise[0] <= self.noise[1]:
+            raise ValueError(f"noise: expected a level >= 0 or a range (low, high), got {noise!r}")
+        self.channels = 1 if grayscale else 3
+        super().__init__(size, seed, validation_size, grayscale)
+
+    def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Blur]:
+        B = x.shape[0]
+        k = random_kernels(B, self.kernel_size, self.kernel, generator=g, dtype=x.dtype)
+        A = Blur(k, tuple(x.shape[1:]))
+        sigma = noise_levels(B, *self.noise, generator=g).to(x.dtype)
+        return x, add_noise(A(x), sigma, g), A
+
+    def __repr__(self) -> str:
+        return (
+            f"Deblurring(size={self.size}, kernel={self.kernel!r}, kernel_size={self.kernel_size}, "
+            f"noise={self.noise}, seed={self.seed})"
+        )
+
+
+class MRIReconstruction(_Restoration):
+    """Cartesian MRI: grey patches given a smooth random phase (complex images), k-space
+    sampled by a random-lines mask per sample, single-coil (`unrolled.ops.MRI`) or with
+    synthetic coil maps (`unrolled.ops.SENSE`), plus complex noise on the samples taken.
+
+    Args:
+        size: image side.
+        acceleration: the masks' acceleration (`unrolled.ops.masks.random_lines`).
+        center_fraction: their fully sampled centre.
+        coils: 1 (single-coil) or more (SENSE, maps from `unrolled.ops.coil_maps`).
+        noise: k-space noise σ.
+        seed, validation_size: as `Deblurring`.
+
+    ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, size, size)``
+    complex, ``y`` k-space, ``A`` the operator with one mask per sample.
+    """
+
+    def __init__(
+        self,
+        size: int = 64,
+        acceleration: float = 4,
+        center_fraction: float = 0.08,
+        coils: int = 1,
+        noise: float = 0.002,
+        seed: int = 0,
+        validation_size: int = 32,
+    ) -> None:
+        self.acceleration, self.center_fraction = acceleration, center_fraction
+        self.coils = positive_int(coils, "coils")
+        if not isinstance(noise, numbers.Real) or noise < 0:
+            raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
+        self.noise = float(noise)
+        masks.random_lines((size, size), acceleration, center_fraction)  # checks the arguments
+        self.maps = coil_maps(coils, (size, size)) if coils > 1 else None
+        super().__init__(size, seed, validation_size, grayscale=True)
+
+    def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
+        B, n = x.shape[0], self.size
+        phase = torch.stack([smooth_phase((n, n), generator=g) for _ in range(B)])
+        image = x[:, 0].to(torch.complex64) * phase
+        mask = masks.random_lines(
+            (n, n), self.acceleration, self.center_fraction, generator=g, batch=B
+        )
+        A = MRI(mask) if self.maps is None else SENSE(mask, self.maps)
+        y = add_noise(A(image), self.noise, g) * A.weights  # noise where k-space was sampled
+        return image, y, A
+
+    def __repr__(self) -> str:
+        return (
+            f"MRIReconstruction(size={self.size}, acceleration={self.acceleration}, "
+            f"coils={self.coils}, noise={self.noise}, seed={self.seed})"
+        )
+
+
+__all__ = ["Deblurring", "MRIReconstruction"]

@@ -1,0 +1,76 @@
+"""Imaging problems with an operator per batch, and `fit` on them (exact resume included)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import unrolled as ur
+from tests.train.test_fit import Kill, kill_at
+from unrolled.data import Deblurring, MRIReconstruction
+from unrolled.data.images import TEST_IMAGES
+from unrolled.nn import DnCNN
+from unrolled.ops import SENSE, Blur
+from unrolled.priors import Denoiser
+from unrolled.train import fit
+
+pytest.importorskip("skimage")
+
+
+def test_deblurring_samples_carry_their_own_kernels():
+    p = Deblurring(size=32, kernel_size=9, noise=(0.01, 0.02), validation_size=4)
+    x, y, A = p.sample(3)
+    assert x.shape == y.shape == (3, 1, 32, 32) and isinstance(A, Blur) and A.batch_size == 3
+    assert 0.005 < float((y - A(x)).std()) < 0.03
+    xv, _, Av = p.validation
+    assert xv.shape[0] == 4 and Av.batch_size == 4
+    xt, _, _ = p.test
+    assert xt.shape[0] == len(TEST_IMAGES)
+    again = Deblurring(size=32, kernel_size=9, noise=(0.01, 0.02), validation_size=4)
+    torch.testing.assert_close(again.sample(3)[1], y)  # seeded
+    with pytest.raises(ValueError, match="kernel_size"):
+        Deblurring(size=16, kernel_size=25)
+    with pytest.raises(ValueError, match="noise"):
+        Deblurring(noise=(0.1, 0.0))
+
+
+def test_mri_samples_are_complex_with_a_mask_each():
+    p = MRIReconstruction(size=32, acceleration=4, coils=4, validation_size=2)
+    x, y, A = p.sample(2)
+    assert x.is_complex() and isinstance(A, SENSE) and y.shape == (2, 4, 32, 32)
+    assert not torch.equal(A.mask[0], A.mask[1])
+    assert (y[:, :, ~A.mask[0].bool()][:1] == 0).all()
+
+
+def _net():
+    torch.manual_seed(0)
+    return ur.unroll(
+        ur.algorithms.HQS(),
+        3,
+        learn=["mu", "threshold"],
+        replace={"prox": lambda k: Denoiser(DnCNN(depth=3, width=4, batch_norm=False))},
+    )
+
+
+def test_fit_trains_on_per_batch_operators_and_resumes_exactly(tmp_path):
+    kwargs = dict(
+        schedule="end-to-end",
+        max_steps=12,
+        lr=1e-3,
+        batch_size=2,
+        checkpoint_every=3,
+        eval_every=4,
+        progress=False,
+    )
+    problem = lambda: Deblurring(size=16, kernel_size=5, validation_size=2)  # noqa: E731
+    whole = _net()
+    fit(whole, problem(), run_dir=tmp_path / "whole", **kwargs)
+    killed = _net()
+    with pytest.raises(Kill):
+        fit(killed, problem(), run_dir=tmp_path / "cut", callback=kill_at(8), **kwargs)
+    resumed = _net()
+    fit(resumed, problem(), resume=tmp_path / "cut", **kwargs)
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="validation_size"):
+        fit(_net(), problem(), validation_size=1, max_steps=1, progress=False)
