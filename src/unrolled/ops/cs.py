@@ -44,6 +44,26 @@ def gaussian_matrix(
     return phi.to(dtype)
 
 
+def _given_or_drawn(
+    matrix: Tensor | None,
+    ratio: float | None,
+    n: int,
+    orthonormal_rows: bool,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+) -> Tensor:
+    """The measurement matrix given, or one drawn with ``ratio·n`` rows: exactly one of them."""
+    if (matrix is None) == (ratio is None):
+        given = "a tensor" if matrix is not None else None
+        raise ValueError(f"matrix, ratio: give exactly one, got matrix={given} and ratio={ratio!r}")
+    if matrix is None:
+        m = measurements(ratio, n)
+        return gaussian_matrix(
+            m, n, orthonormal_rows=orthonormal_rows, generator=generator, dtype=dtype
+        )
+    return floating(matrix, "matrix")
+
+
 @register("gaussian-cs", kind="operator")
 class GaussianCS(LinearOperator):
     """``y = Φ vec(x)``: a dense ``(m, C·H·W)`` matrix applied to the whole (vectorised) image.
@@ -73,20 +93,7 @@ class GaussianCS(LinearOperator):
     ) -> None:
         self.in_shape = image_shape(shape)
         n = math.prod(self.in_shape)
-        if (matrix is None) == (ratio is None):
-            raise ValueError(
-                f"matrix, ratio: give exactly one, got matrix={'a tensor' if matrix is not None else None} "
-                f"and ratio={ratio!r}"
-            )
-        if matrix is None:
-            matrix = gaussian_matrix(
-                measurements(ratio, n),
-                n,
-                orthonormal_rows=orthonormal_rows,
-                generator=generator,
-                dtype=dtype,
-            )
-        matrix = floating(matrix, "matrix")
+        matrix = _given_or_drawn(matrix, ratio, n, orthonormal_rows, generator, dtype)
         if matrix.ndim not in (2, 3) or matrix.shape[-1] != n:
             raise ValueError(
                 f"matrix: expected (m, {n}) or (B, m, {n}) for images {self.in_shape}, got "
@@ -159,20 +166,7 @@ class BlockCS(LinearOperator):
             raise ValueError(
                 f"shape: expected H and W to be multiples of block {block}, got {(H, W)}"
             )
-        if (matrix is None) == (ratio is None):
-            raise ValueError(
-                f"matrix, ratio: give exactly one, got matrix={'a tensor' if matrix is not None else None} "
-                f"and ratio={ratio!r}"
-            )
-        if matrix is None:
-            matrix = gaussian_matrix(
-                measurements(ratio, block**2),
-                block**2,
-                orthonormal_rows=True,
-                generator=generator,
-                dtype=dtype,
-            )
-        matrix = floating(matrix, "matrix")
+        matrix = _given_or_drawn(matrix, ratio, block**2, True, generator, dtype)
         if matrix.ndim != 2 or matrix.shape[1] != block**2:
             raise ValueError(f"matrix: expected (m, {block**2}), got {tuple(matrix.shape)}")
         self.block, self.matrix = block, Matrix(matrix)
