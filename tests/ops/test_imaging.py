@@ -197,6 +197,8 @@ def test_gaussian_density_and_radial():
     assert r[32, 32] and 4 < masks.acceleration_of(r) < 16
     with pytest.raises(ValueError, match="acceleration"):
         masks.gaussian_density((8, 8), 0.5)
+    narrow = masks.gaussian_density((64, 64), 4, 0.05, sigma=0.01, generator=_g())
+    assert masks.acceleration_of(narrow) == pytest.approx(4, rel=0.1)  # no division by zero
 
 
 def test_cs_operators():

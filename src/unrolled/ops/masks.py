@@ -152,7 +152,8 @@ def gaussian_density(
             f"center_radius: its {int(center.sum())} points exceed the {target:.0f} that "
             f"acceleration {acc:g} allows"
         )
-    density = torch.exp(-0.5 * (r / sigma) ** 2)
+    # floored: a narrow Gaussian underflows to 0 at the edges, and the bisection divides by it
+    density = torch.exp(-0.5 * (r / sigma) ** 2).clamp_min(1e-300)
     # the scale c with Σ min(c·density, 1) over the outside points = the points left, by bisection
     lo, hi = 0.0, 1.0 / float(density.min())
     outside, need = density[~center], target - int(center.sum())
