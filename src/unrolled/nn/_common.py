@@ -6,6 +6,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ..core.checks import positive_int
+
 
 def depth_at_least(depth: Any, least: int, name: str = "depth") -> int:
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < least:
@@ -44,3 +46,21 @@ def conv_stack(
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
     return nn.Sequential(*layers, last)
+
+
+class ResidualConvBlock(nn.Module):
+    """Abstract: ``x ± CNN(x)`` over a `conv_stack`; subclasses set ``first_norm`` and
+    ``sign`` (and their own defaults)."""
+
+    first_norm: bool
+    sign: float
+
+    def __init__(self, channels: int, depth: int, width: int, batch_norm: bool) -> None:
+        super().__init__()
+        self.channels = positive_int(channels, "channels")
+        width, depth = positive_int(width, "width"), depth_at_least(depth, 2)
+        self.body = conv_stack(self.channels, depth, width, batch_norm, self.first_norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        image = as_image(x, self.channels)
+        return (image + self.sign * self.body(image)).view_as(x)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from torch import Tensor, nn
-
 from ..core import register
-from ..core.checks import positive_int
-from ._common import as_image, conv_stack, depth_at_least
+from ._common import ResidualConvBlock
 
 
 @register("dncnn", kind="block")
-class DnCNN(nn.Module):
+class DnCNN(ResidualConvBlock):
     """DnCNN (Zhang, Zuo, Chen, Meng & Zhang 2017, "Beyond a Gaussian denoiser"): ``depth``
     3×3 convolutions, ``width`` features, ReLU, batch normalisation in the middle layers; it
     predicts the noise and returns ``x − noise`` (residual learning).
@@ -29,16 +26,9 @@ class DnCNN(nn.Module):
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``; ``(B, H, W)`` when C = 1.
     """
 
+    first_norm, sign = False, -1.0
+
     def __init__(
         self, channels: int = 1, depth: int = 17, width: int = 64, batch_norm: bool = True
     ) -> None:
-        super().__init__()
-        channels, width = positive_int(channels, "channels"), positive_int(width, "width")
-        depth = depth_at_least(depth, 2)
-        self.body = conv_stack(channels, depth, width, batch_norm, first_norm=False)
-        self.channels = channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        image = as_image(x, self.channels)
-        out = image - self.body(image)
-        return out.view_as(x)
+        super().__init__(channels, depth, width, batch_norm)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from torch import Tensor, nn
-
 from ..core import register
-from ..core.checks import positive_int
-from ._common import as_image, conv_stack, depth_at_least
+from ._common import ResidualConvBlock
 
 
 @register("residual-cnn", kind="block")
-class ResidualCNN(nn.Module):
+class ResidualCNN(ResidualConvBlock):
     """The denoiser of MoDL (Aggarwal, Mani & Jacob 2019): ``depth`` 3×3 convolutions of
     ``width`` features, each but the last followed by batch normalisation and ReLU, added to
     its input: ``D(x) = x + CNN(x)``. MoDL: depth 5, width 64, shared by all iterations, on
@@ -27,15 +24,9 @@ class ResidualCNN(nn.Module):
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``; ``(B, H, W)`` when C = 1.
     """
 
+    first_norm, sign = True, 1.0
+
     def __init__(
         self, channels: int = 2, depth: int = 5, width: int = 64, batch_norm: bool = True
     ) -> None:
-        super().__init__()
-        channels, width = positive_int(channels, "channels"), positive_int(width, "width")
-        depth = depth_at_least(depth, 2)
-        self.body = conv_stack(channels, depth, width, batch_norm, first_norm=True)
-        self.channels = channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        image = as_image(x, self.channels)
-        return (image + self.body(image)).view_as(x)
+        super().__init__(channels, depth, width, batch_norm)
