@@ -7,6 +7,8 @@ import math
 import torch
 from torch import Tensor
 
+from ..core.checks import positive_int
+
 #: The modified Shepp–Logan head (Toft 1996): intensity, semi-axes a, b, centre x, y, angle (°).
 SHEPP_LOGAN = (
     (1.0, 0.69, 0.92, 0.0, 0.0, 0.0),
@@ -23,8 +25,7 @@ SHEPP_LOGAN = (
 
 
 def _grid(size: int) -> tuple[Tensor, Tensor]:
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size: expected a positive int, got {size!r}")
+    size = positive_int(size, "size")
     t = (torch.arange(size, dtype=torch.float64) + 0.5) / size * 2 - 1
     return t[None, :], -t[:, None]  # x to the right, y up
 
@@ -79,8 +80,7 @@ def random_ellipses(
 
     if batch is None:
         return one()
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ValueError(f"batch: expected a positive int or None, got {batch!r}")
+    batch = positive_int(batch, "batch")
     return torch.stack([one() for _ in range(batch)])
 
 

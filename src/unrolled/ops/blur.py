@@ -113,8 +113,7 @@ class Blur(LinearOperator):
 
 
 def _size(size: Any) -> int:
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size: expected a positive int, got {size!r}")
+    size = positive_int(size, "size")
     return size
 
 

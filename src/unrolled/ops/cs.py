@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
+from ..core.checks import positive_int
 from ._image import check_rho, floating, image_dtype, image_shape
 from .base import LinearOperator, Shape
 from .fft import dct, idct
@@ -159,8 +160,7 @@ class BlockCS(LinearOperator):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         self.in_shape = image_shape(shape)
-        if not isinstance(block, int) or isinstance(block, bool) or block < 1:
-            raise ValueError(f"block: expected a positive int, got {block!r}")
+        block = positive_int(block, "block")
         H, W = self.in_shape[-2:]
         if H % block or W % block:
             raise ValueError(

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
+from ..core.checks import positive_int
 from ._image import check_rho
 from .base import LinearOperator, Shape
 from .blur import Blur
@@ -44,8 +45,7 @@ class Downsample(LinearOperator):
         self, kernel: Tensor, factor: int, shape: Shape, dtype: torch.dtype | None = None
     ) -> None:
         self.blur = Blur(kernel, shape, dtype=dtype)
-        if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
-            raise ValueError(f"factor: expected a positive int, got {factor!r}")
+        factor = positive_int(factor, "factor")
         H, W = self.blur.in_shape[-2:]
         if H % factor or W % factor:
             raise ValueError(

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..core.checks import positive_int
+
 
 def _size(shape: Any) -> tuple[int, int]:
     try:
@@ -41,8 +43,7 @@ def _fraction(value: Any, name: str) -> float:
 def _batched(draw: Callable[[], Tensor], batch: int | None) -> Tensor:
     if batch is None:
         return draw()
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ValueError(f"batch: expected a positive int or None, got {batch!r}")
+    batch = positive_int(batch, "batch")
     return torch.stack([draw() for _ in range(batch)])
 
 
@@ -97,8 +98,7 @@ def equispaced_lines(
     autocalibration signal, ACS), as in fastMRI's ``EquispacedMaskFunc`` and GRAPPA
     acquisitions. ``offset`` (0..acceleration−1) picks the first line; ``None`` draws it."""
     H, W = _size(shape)
-    if not isinstance(acceleration, int) or isinstance(acceleration, bool) or acceleration < 1:
-        raise ValueError(f"acceleration: expected a positive int, got {acceleration!r}")
+    acceleration = positive_int(acceleration, "acceleration")
     center = _center_columns(W, _fraction(center_fraction, "center_fraction"))
     if offset is not None and not (isinstance(offset, int) and 0 <= offset < acceleration):
         raise ValueError(f"offset: expected an int in [0, {acceleration}), got {offset!r}")
@@ -180,8 +180,7 @@ def radial(
     to the grid (nearest point), at golden-angle increments (111.25°) or evenly spread over
     180°. With ``generator`` the first angle is random (per mask)."""
     H, W = _size(shape)
-    if not isinstance(spokes, int) or isinstance(spokes, bool) or spokes < 1:
-        raise ValueError(f"spokes: expected a positive int, got {spokes!r}")
+    spokes = positive_int(spokes, "spokes")
     step = math.pi * (math.sqrt(5) - 1) / 2 if golden_angle else math.pi / spokes
     t = torch.linspace(-1, 1, 2 * max(H, W), dtype=torch.float64)
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import register
+from ..core.checks import positive_int
 from ._image import image_dtype, image_shape
 from .base import LinearOperator, Shape
 
@@ -74,8 +75,7 @@ class Wavelet(LinearOperator):
     ) -> None:
         self.in_shape = self.out_shape = image_shape(shape)
         dtype = image_dtype(dtype)
-        if not isinstance(levels, int) or isinstance(levels, bool) or levels < 1:
-            raise ValueError(f"levels: expected a positive int, got {levels!r}")
+        levels = positive_int(levels, "levels")
         H, W = self.in_shape[-2:]
         if H % 2**levels or W % 2**levels:
             raise ValueError(
