@@ -128,6 +128,12 @@ class Algorithm:
         """The estimate ``x`` held by a state; the default takes a tensor state or its field ``x``."""
         return state if isinstance(state, Tensor) else state.x
 
+    def auxiliary(self, state: Any) -> Tensor | None:
+        """An extra training loss a state carries (a scalar), added to the supervised loss by
+        `unrolled.train.fit`; ``None`` (the default) when the algorithm has none. ISTA-Net's
+        symmetry constraint is one."""
+        return None
+
     # -- classical use ----------------------------------------------------------------------
     def defaults(self, A: Any) -> dict[str, Any]:
         """Every param at its classical default for operator ``A``, and every slot's default map."""

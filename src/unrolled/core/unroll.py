@@ -297,10 +297,22 @@ class Unrolled(nn.Module):
             layers.append(layer)
         return layers
 
+    @property
+    def has_auxiliary(self) -> bool:
+        """Whether the algorithm adds a training loss of its own (`Algorithm.auxiliary`)."""
+        return type(self.algorithm).auxiliary is not Algorithm.auxiliary
+
     def forward(
-        self, y: Tensor, A: Any = None, trace: bool = False, depth: int | None = None
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        """Run the network; ``depth`` runs only the first layers (layer-wise training)."""
+        self,
+        y: Tensor,
+        A: Any = None,
+        trace: bool = False,
+        depth: int | None = None,
+        auxiliary: bool = False,
+    ) -> Tensor | tuple[Tensor, ...]:
+        """Run the network; ``depth`` runs only the first layers (layer-wise training);
+        ``auxiliary=True`` appends the algorithm's extra training loss (a scalar, zero if it has
+        none) to what is returned: ``(x, aux)`` or ``(x, trace, aux)``."""
         check_tensor(y, "y")
         if depth is None:
             depth = self.layers
@@ -328,14 +340,16 @@ class Unrolled(nn.Module):
             if trace:
                 outputs.append(alg.output(state))
         x = alg.output(state)
-        if trace:
-            return x, torch.stack(outputs)
-        return x
+        out: tuple[Tensor, ...] = (x, torch.stack(outputs)) if trace else (x,)
+        if auxiliary:
+            extra = alg.auxiliary(state)
+            out += (x.real.new_zeros(()) if extra is None else extra,)
+        return out if len(out) > 1 else x
 
     def _check_call(self, y: Tensor, A: Any) -> None:
         """Metadata checks only (no host sync): the data's dtype and shape suit the learned params."""
         for raw in self.params.values():
-            real = y.dtype.to_real() if y.is_complex() else y.dtype
+            real = y.real.dtype  # not dtype.to_real(): torch.compile cannot trace it
             if real != raw.dtype:
                 raise TypeError(
                     f"y: dtype {y.dtype} does not match the network's learned params ({raw.dtype}); "

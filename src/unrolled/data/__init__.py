@@ -8,7 +8,7 @@ measured on the fly, an operator per batch); bundled images split by image into 
 
 from . import images, measurements, phantoms
 from .images import ImagePatches, load_image, mri_slice, test_images
-from .measurements import add_noise, noise_levels, random_kernels
+from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .restoration import Deblurring, MRIReconstruction
 from .sparse import SparseCoding
@@ -23,6 +23,7 @@ __all__ = [
     "MRIReconstruction",
     "SparseCoding",
     "add_noise",
+    "estimate_noise_level",
     "images",
     "load_image",
     "measurements",

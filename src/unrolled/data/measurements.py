@@ -64,4 +64,22 @@ def random_kernels(
     return torch.stack(ks)
 
 
-__all__ = ["add_noise", "noise_levels", "random_kernels"]
+def estimate_noise_level(y: Tensor) -> Tensor:
+    """Each sample's Gaussian noise level σ̂ from the image alone (Donoho & Johnstone 1994):
+    ``median |d| / 0.6745`` over the finest diagonal Haar wavelet coefficients
+    ``d = (a − b − c + e)/2`` of the 2×2 blocks, which for natural (or blurred) images are
+    nearly all noise. No gradient flows through it.
+
+    Shapes: ``y`` ``(B, [C,] H, W)`` real, H and W ≥ 2 -> ``(B,)``."""
+    if y.ndim < 3 or y.shape[-1] < 2 or y.shape[-2] < 2 or y.is_complex():
+        raise ValueError(
+            f"y: expected real images (B, [C,] H, W) with H, W >= 2, got {y.dtype} of shape "
+            f"{tuple(y.shape)}"
+        )
+    y = y.detach()
+    H, W = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2
+    d = (y[..., 0:H:2, 0:W:2] - y[..., 0:H:2, 1:W:2] - y[..., 1:H:2, 0:W:2] + y[..., 1:H:2, 1:W:2]) / 2
+    return d.abs().flatten(1).median(dim=1).values / 0.6745
+
+
+__all__ = ["add_noise", "estimate_noise_level", "noise_levels", "random_kernels"]

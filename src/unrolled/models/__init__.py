@@ -4,17 +4,53 @@
     unrolled.list_models("model")
 
 Sparse coding (the LISTA family): ``lista``, ``lista-cp``, ``lista-cpss``, ``steplista``
-(`lista`), ``alista`` (`alista`), ``lamp`` (`lamp`). Baseline, not registered: `MLP`,
-a black-box network for data-efficiency comparisons.
+(`lista`), ``alista`` (`alista`), ``lamp`` (`lamp`).
+
+Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`admm_net`),
+``modl`` (`modl`), ``varnet`` (`varnet`) for MRI, ``usrnet`` (`usrnet`, deblurring and
+super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-pgd`` and
+``pnp-hqs`` (`pnp`).
+
+Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
 
+from .admm_net import ADMMNetIteration, FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
+from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .mlp import MLP
+from .modl import MoDLIteration, modl
+from .pnp import pnp_hqs, pnp_pgd
+from .primal_dual import LearnedPrimalDualIteration, learned_primal_dual
+from .unet_baseline import UNetBaseline
+from .usrnet import ConditionedUNet, DPIRSchedule, HyperNetwork, USRNetIteration, usrnet
+from .varnet import NormUNet, VarNetIteration, varnet
 
 __all__ = [
     "MLP",
+    "ADMMNetIteration",
+    "ConditionedUNet",
+    "DPIRSchedule",
+    "FilterShrinkage",
+    "HyperNetwork",
+    "ISTANetIteration",
+    "ISTANetTransform",
+    "LearnedPrimalDualIteration",
+    "MoDLIteration",
+    "NormUNet",
+    "UNetBaseline",
+    "USRNetIteration",
+    "VarNetIteration",
+    "admm_net",
+    "ista_net",
+    "ista_net_plus",
+    "learned_primal_dual",
+    "modl",
+    "pnp_hqs",
+    "pnp_pgd",
+    "usrnet",
+    "varnet",
     "ALISTAIteration",
     "LAMPBGIteration",
     "LAMPIteration",

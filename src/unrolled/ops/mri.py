@@ -69,7 +69,9 @@ class MRI(LinearOperator):
 
     @torch.no_grad()
     def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:
-        return float(self.weights.max()) if self.weights.numel() else 0.0
+        if self._lipschitz is None:  # cached: a rule such as 1/L must not sync inside a trace
+            self._lipschitz = float(self.weights.max()) if self.weights.numel() else 0.0
+        return self._lipschitz
 
     def __repr__(self) -> str:
         per = f"{self.batch_size} masks" if self.batch_size else "mask"

@@ -70,14 +70,19 @@ def supervised_loss(
     name: str,
     A: Any = None,
 ) -> Tensor:
-    """``Σ_k weights[k]·loss(layer k's output)`` over layers 1..depth; a scalar. ``A``: the
-    batch's own operator (per-sample masks, kernels), passed on as ``model(y, A)``."""
+    """``Σ_k weights[k]·loss(layer k's output)`` over layers 1..depth, plus the model's own
+    auxiliary loss when it has one (``model.has_auxiliary``, e.g. ISTA-Net's symmetry term); a
+    scalar. ``A``: the batch's own operator (per-sample masks, kernels), passed on as
+    ``model(y, A)``."""
     args = _operator_args(A)
+    extra = {"auxiliary": True} if getattr(model, "has_auxiliary", False) else {}
     if all(w == 0 for w in weights[:-1]):
-        return layer_losses(name, model(y, *args, depth=depth).unsqueeze(0), x)[0]
-    _, trace = model(y, *args, trace=True, depth=depth)  # (depth, B, *shape)
+        out = model(y, *args, depth=depth, **extra)
+        x_hat, aux = out if extra else (out, 0.0)
+        return layer_losses(name, x_hat.unsqueeze(0), x)[0] + aux
+    _, trace, *aux = model(y, *args, trace=True, depth=depth, **extra)  # (depth, B, *shape)
     w = torch.tensor(weights, dtype=trace.real.dtype, device=trace.device)
-    return (w * layer_losses(name, trace, x)).sum()
+    return (w * layer_losses(name, trace, x)).sum() + sum(aux, 0.0)
 
 
 @torch.no_grad()

@@ -1,0 +1,179 @@
+"""ISTA-Net and ISTA-Net+ (Zhang & Ghanem 2018): ISTA whose shrinkage acts in a learned
+nonlinear transform domain, one transform per phase, with a symmetry constraint."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..algorithms.ista import ProximalGradient
+from ..core import Layer, Param, register, unroll
+from ..core.checks import positive_int
+from ..nn._common import as_image
+from ..priors import soft_threshold
+from ._common import positive_number
+from ._imaging import check_real, image_channels, on_operator_dtype
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+
+
+class ISTANetTransform(nn.Module):
+    """One phase's proximal step of ISTA-Net (``plus=False``) or ISTA-Net+ (``plus=True``):
+
+        ISTA-Net:   x = F̃(soft(F(r), θ)),                 symmetry  ‖F̃(F(r)) − r‖²
+        ISTA-Net+:  x = r + G(F̃(soft(F(D r), θ))),        symmetry  ‖F̃(F(D r)) − D r‖²
+
+    ``F`` and ``F̃`` are two 3×3 convolutions with a ReLU between (``features`` maps), ``D`` and
+    ``G`` single 3×3 convolutions into and out of the feature space (ISTA-Net+'s residual form).
+    Called as ``prox(r, θ)``, it returns ``(x, symmetry)`` with ``symmetry`` the mean square of
+    the symmetry residual (a scalar).
+
+    Shapes: ``r`` ``(B, C, H, W)`` or ``(B, H, W)`` when C = 1.
+    """
+
+    def __init__(self, channels: int = 1, features: int = 32, plus: bool = False) -> None:
+        super().__init__()
+        self.channels = positive_int(channels, "channels")
+        features = positive_int(features, "features")
+        self.plus = bool(plus)
+        inner = features if plus else channels
+        self.D = _conv(channels, features) if plus else None
+        self.G = _conv(features, channels) if plus else None
+        self.F = nn.Sequential(_conv(inner, features), nn.ReLU(), _conv(features, features))
+        self.F_inv = nn.Sequential(_conv(features, features), nn.ReLU(), _conv(features, inner))
+        for conv in self.modules():  # the paper's Xavier initialisation
+            if isinstance(conv, nn.Conv2d):
+                nn.init.xavier_normal_(conv.weight)
+
+    def forward(self, r: Tensor, theta: float | Tensor) -> tuple[Tensor, Tensor]:
+        image = as_image(r, self.channels)
+        u = self.D(image) if self.D is not None else image
+        features = self.F(u)
+        x = self.F_inv(soft_threshold(features, theta))
+        symmetry = (self.F_inv(features) - u).square().mean()
+        if self.G is not None:
+            x = image + self.G(x)
+        return x.reshape(r.shape), symmetry
+
+
+class ISTANetState(NamedTuple):
+    x: Tensor  # (B, *in_shape) the iterate
+    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
+    symmetry: Tensor  # () the symmetry residuals summed over the phases so far
+
+
+class ISTANetIteration(ProximalGradient):
+    """ISTA with a transform-domain prox (Zhang & Ghanem 2018, Eqs. 4 and 9):
+
+        r_k = x_{k−1} − ρ_k Aᴴ(A x_{k−1} − y)
+        x_k = prox_k(r_k, ρ_k λ_k)                  (an `ISTANetTransform`: x_k and its symmetry)
+        x_0 = Aᴴy
+
+    The auxiliary training loss is ``γ Σ_k symmetry_k`` (γ = 0.01 in the paper). With the
+    default prox (soft thresholding, no symmetry) it is ISTA started at ``Aᴴy``.
+
+    Params: ``step`` ρ (default 1/L), ``threshold`` λ; ``gamma`` γ is fixed.
+    """
+
+    gamma = Param(0.01, positive=True, doc="weight γ of the symmetry loss")
+
+    def init(self, y: Tensor, A: Any) -> ISTANetState:
+        Aty = A.H(y)
+        return ISTANetState(Aty, Aty, Aty.real.new_zeros(()))
+
+    def update(self, state: ISTANetState, y: Tensor, A: Any, p: Layer) -> ISTANetState:
+        x, Aty, symmetry = state
+        r = x - p.step * (A.gram(x) - Aty)
+        out = p.prox(r, p.step * p.threshold)
+        if isinstance(out, tuple):
+            out, extra = out
+            symmetry = symmetry + p.gamma * extra
+        return ISTANetState(out, Aty, symmetry)
+
+    def auxiliary(self, state: ISTANetState) -> Tensor:
+        return state.symmetry
+
+
+def _ista_net(
+    plus: bool,
+    name: str,
+    operator: Any,
+    layers: int,
+    features: int,
+    gamma: float,
+    threshold: float,
+    backprop: str,
+) -> Any:
+    channels, is_complex = image_channels(operator, name)
+    check_real(is_complex, name)
+    alg = ISTANetIteration(
+        gamma=positive_number(gamma, "gamma"), threshold=positive_number(threshold, "threshold")
+    )
+    net = unroll(
+        alg,
+        layers,
+        learn=("step", "threshold"),
+        replace={"prox": lambda k: ISTANetTransform(channels, features, plus=plus)},
+        operator=operator,
+        backprop=backprop,
+    )
+    return on_operator_dtype(net, operator)
+
+
+@register("ista-net")
+def ista_net(
+    operator: Any = None,
+    layers: int = 9,
+    features: int = 32,
+    gamma: float = 0.01,
+    threshold: float = 0.01,
+    backprop: str = "full",
+) -> Any:
+    """ISTA-Net (Zhang & Ghanem 2018), an `ISTANetIteration` with one learned transform
+    ``F̃ ∘ soft ∘ F`` per phase, a learned step ρ_k and threshold θ_k = ρ_k λ_k per phase.
+
+    The paper's setting: block CS (`unrolled.ops.BlockCS`, 33×33), 9 phases, 32 feature maps,
+    loss ``MSE + 0.01·Σ symmetry`` (train with ``loss="mse"``).
+
+    Departures from the paper: the initial estimate is ``Aᴴy`` (the minimum-norm solution for
+    Φ with orthonormal rows) instead of a linear map Q_init fitted to the training set; the
+    convolutions run over the whole image rather than each 33×33 block, so the blocks see their
+    neighbours.
+
+    Args:
+        operator: the forward model (real images ``(H, W)`` or ``(C, H, W)``); its shape sets the
+            channels.
+        layers: phases.
+        features: feature maps of the transforms.
+        gamma: weight of the symmetry loss.
+        threshold: initial λ_k (θ_k = ρ_k λ_k).
+        backprop: ``"full"`` or ``"checkpoint"``.
+    """
+    return _ista_net(False, "ista-net", operator, layers, features, gamma, threshold, backprop)
+
+
+@register("ista-net-plus")
+def ista_net_plus(
+    operator: Any = None,
+    layers: int = 9,
+    features: int = 32,
+    gamma: float = 0.01,
+    threshold: float = 0.01,
+    backprop: str = "full",
+) -> Any:
+    """ISTA-Net+ (Zhang & Ghanem 2018): `ista_net` with the residual transform
+    ``x = r + G(F̃(soft(F(D r), θ)))`` in each phase; the paper's best CS model.
+
+    Departures from the paper: as `ista_net` (initial ``Aᴴy``, convolutions over the whole
+    image).
+
+    Args: as `ista_net`.
+    """
+    return _ista_net(True, "ista-net-plus", operator, layers, features, gamma, threshold, backprop)
+
+
+__all__ = ["ISTANetIteration", "ISTANetTransform", "ista_net", "ista_net_plus"]

@@ -1,0 +1,108 @@
+"""E2E VarNet (Sriram et al. 2020): cascades of a gradient step on the data term and a U-Net
+regulariser, with a learned data-consistency weight per cascade."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..core import Algorithm, Layer, Param, Slot, register, unroll
+from ..nn import UNet
+from ..nn._common import as_image
+from ._imaging import image_channels, on_operator_dtype, real_network
+
+
+class NormUNet(nn.Module):
+    """A `UNet` on images normalised per sample (fastMRI's ``NormUnet``): ``(x − m)/s`` in,
+    ``s·u + m`` out, ``m`` and ``s`` each image's mean and standard deviation, so the U-Net sees
+    the same scale whatever the data's.
+
+    Shapes: ``(B, C, H, W)`` or ``(B, H, W)`` real, C = ``channels``.
+    """
+
+    def __init__(self, channels: int, width: int = 18, pools: int = 4) -> None:
+        super().__init__()
+        self.channels = channels
+        self.unet = UNet(channels, width, pools)
+
+    def forward(self, x: Tensor) -> Tensor:
+        image = as_image(x, self.channels)
+        mean = image.mean(dim=(1, 2, 3), keepdim=True)
+        std = image.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+        return (self.unet((image - mean) / std) * std + mean).reshape(x.shape)
+
+
+def no_regulariser(x: Tensor) -> Tensor:
+    """``R(x) = 0``: VarNet's classical default, under which a cascade is a gradient step."""
+    return torch.zeros_like(x)
+
+
+class VarNetState(NamedTuple):
+    x: Tensor  # (B, *in_shape) the estimate
+    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
+
+
+class VarNetIteration(Algorithm):
+    """A variational-network cascade (Hammernik et al. 2018; E2E VarNet, Sriram et al. 2020,
+    Eq. 4, in the image domain):
+
+        x_{t+1} = x_t − η_t Aᴴ(A x_t − y) − R_t(x_t),        x_0 = Aᴴy
+
+    With ``R = 0`` and ``η = 1/L`` this is gradient descent (Landweber) from ``Aᴴy``.
+
+    Params: ``step`` η_t (the data-consistency weight). Slot: ``regulariser(x) -> R(x)``.
+    """
+
+    step = Param("1/L", positive=True, doc="data-consistency weight η")
+    regulariser = Slot(no_regulariser, doc="regulariser(x) -> R(x), the learned update")
+
+    def init(self, y: Tensor, A: Any) -> VarNetState:
+        Aty = A.H(y)
+        return VarNetState(Aty, Aty)
+
+    def update(self, state: VarNetState, y: Tensor, A: Any, p: Layer) -> VarNetState:
+        x, Aty = state
+        return VarNetState(x - p.step * (A.gram(x) - Aty) - p.regulariser(x), Aty)
+
+
+@register("varnet")
+def varnet(
+    operator: Any = None,
+    layers: int = 12,
+    width: int = 18,
+    pools: int = 4,
+    backprop: str = "full",
+) -> Any:
+    """E2E VarNet (Sriram et al. 2020, "End-to-end variational networks for accelerated MRI
+    reconstruction"): 12 `VarNetIteration` cascades, each with its own `NormUNet` (width 18, 4
+    pools) and data-consistency weight. The paper's regulariser is
+    ``−R(x) = E(U(Σ Sᴴ x))``: the U-Net acts on the coil-combined image.
+
+    Departures from the paper: the cascades act on the combined image with known coil maps
+    (the operator's, e.g. `unrolled.ops.SENSE`) instead of on multi-coil k-space with a
+    sensitivity-estimation network; the gradient step is the image-domain form of the paper's
+    k-space soft data consistency.
+
+    Args:
+        operator: the forward model, real or complex images.
+        layers: cascades.
+        width, pools: each cascade's U-Net.
+        backprop: ``"full"`` or ``"checkpoint"``.
+    """
+    channels, is_complex = image_channels(operator, "varnet")
+    net = unroll(
+        VarNetIteration(),
+        layers,
+        learn="step",
+        replace={
+            "regulariser": lambda k: real_network(NormUNet(channels, width, pools), is_complex)
+        },
+        operator=operator,
+        backprop=backprop,
+    )
+    return on_operator_dtype(net, operator)
+
+
+__all__ = ["NormUNet", "VarNetIteration", "no_regulariser", "varnet"]
