@@ -46,7 +46,33 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def _problem_of(path: Path) -> str:
+    return runs.load_config(path).problem
+
+
+SPARSE = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "sparse_coding"]
+IMAGING = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) != "sparse_coding"]
+
+
+@pytest.mark.parametrize("path", IMAGING, ids=lambda p: p.name)
+def test_every_imaging_config_is_a_15_minute_cpu_run_with_a_gpu_twin(path):
+    config = runs.load_config(path)
+    assert config.train["max_seconds"] <= 900
+    assert config.run_dir == f"runs/{path.stem}"
+    gpu = runs.load_config(CONFIGS / "gpu" / path.name)
+    assert gpu.model == config.model and gpu.problem == config.problem
+    assert gpu.run_dir == f"runs/gpu/{path.stem}"
+    # Built small: the problem and model kwargs are accepted by the constructors.
+    size = 66 if config.problem == "compressive_imaging" else 32
+    problem = runs.build_problem(config, size=size, validation_size=2)
+    model = runs.build_model(
+        replace(config, model_kwargs={**config.model_kwargs, "layers": 2}), problem
+    )
+    x, y, A = problem.validation
+    assert model(y, A).shape == x.shape
+
+
+@pytest.mark.parametrize("path", SPARSE, ids=lambda p: p.name)
 def test_every_config_validates_and_builds(path):
     config = runs.load_config(path)
     # 16 layers, the standard benchmark; a variant config follows its paper (LAMP-bg: 6)
@@ -155,8 +181,8 @@ def test_resume_refuses_another_model(tmp_path, capsys):
             r"model\.name: unknown model 'lista-xp'; .*'alista'",
         ),
         (
-            ("name: sparse_coding", "name: mri"),
-            r"problem\.name: unknown problem 'mri'; expected one of \['sparse_coding'\]",
+            ("name: sparse_coding", "name: ct"),
+            r"problem\.name: unknown problem 'ct'; expected one of \[.*'sparse_coding'.*\]",
         ),
         (("max_steps: 20", "max_stepz: 20"), r"train\.max_stepz: unknown key"),
         (("schedule: stagewise", "schedule: sometimes"), r"train\.schedule: "),

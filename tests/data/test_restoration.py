@@ -74,3 +74,32 @@ def test_fit_trains_on_per_batch_operators_and_resumes_exactly(tmp_path):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="validation_size"):
         fit(_net(), problem(), validation_size=1, max_steps=1, progress=False)
+
+
+def test_compressive_imaging_measures_with_one_fixed_block_matrix():
+    from unrolled.data import CompressiveImaging
+
+    p = CompressiveImaging(size=66, ratio=0.25, validation_size=2)
+    x, y, A = p.sample(3)
+    assert x.shape == (3, 1, 66, 66) and y.shape == (3, 1, 4, 272)
+    torch.testing.assert_close(y, A(x))
+    big = p.blocks((1, 132, 132))
+    torch.testing.assert_close(big.matrix.M, A.matrix.M)  # the same Φ at any size
+    assert p.operator is p.validation[2]
+    with pytest.raises(ValueError, match="shape"):
+        CompressiveImaging(size=64)
+
+
+def test_super_resolution_draws_a_kernel_per_sample_and_checks_its_arguments():
+    from unrolled.data import SuperResolution
+
+    p = SuperResolution(size=32, scale=4, validation_size=2, noise=0.0)
+    x, y, A = p.sample(2)
+    assert x.shape == (2, 1, 32, 32) and y.shape == (2, 1, 8, 8) and A.batch_size == 2
+    torch.testing.assert_close(y, A(x))
+    with pytest.raises(ValueError, match="size"):
+        SuperResolution(size=30, scale=4)
+    with pytest.raises(ValueError, match="kernel_sigma"):
+        SuperResolution(kernel_sigma=(0.5, 0.1))
+    with pytest.raises(ValueError, match="noise"):
+        SuperResolution(noise=(0.1, 0.0))

@@ -42,7 +42,11 @@ def _mri(dtype=torch.float64, coils=1):
     g = torch.Generator().manual_seed(2)
     mask = masks.random_lines((SIDE, SIDE), 2, 0.25, generator=g, batch=2)
     cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    A = MRI(mask, dtype=cdtype) if coils == 1 else SENSE(mask, coil_maps(coils, (SIDE, SIDE)).to(cdtype))
+    A = (
+        MRI(mask, dtype=cdtype)
+        if coils == 1
+        else SENSE(mask, coil_maps(coils, (SIDE, SIDE)).to(cdtype))
+    )
     x = torch.rand(2, SIDE, SIDE, generator=g, dtype=dtype).to(cdtype)
     return A, x, A(x)
 
@@ -56,7 +60,13 @@ def _vector(dtype=torch.float64):
     return A, x, y
 
 
-EXAMPLES = {"vector": _vector, "blur": _blur, "downsample": _downsample, "mri": _mri, "sense": _sense}
+EXAMPLES = {
+    "vector": _vector,
+    "blur": _blur,
+    "downsample": _downsample,
+    "mri": _mri,
+    "sense": _sense,
+}
 
 
 def _accepts(name, example):
@@ -183,7 +193,9 @@ def test_compiles_fullgraph_and_matches_eager(name, example):
     torch.testing.assert_close(compiled(y, A), net(y, A), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", sorted({n for n, _ in CASES} - {n for n, ex in CASES if ex != "vector"}))
+@pytest.mark.parametrize(
+    "name", sorted({n for n, _ in CASES} - {n for n, ex in CASES if ex != "vector"})
+)
 def test_matrix_models_need_a_real_vector_operator(name):
     with pytest.raises(ValueError, match=r"operator: .*pass operator=A"):
         ur.create(name, layers=3)

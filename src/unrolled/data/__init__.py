@@ -1,7 +1,8 @@
 """Problem generators and data: seeded, reproducible on every machine, nothing downloaded.
 
-`SparseCoding` (synthetic sparse recovery); `Deblurring` and `MRIReconstruction` (image patches
-measured on the fly, an operator per batch); bundled images split by image into train and test
+`SparseCoding` (synthetic sparse recovery); `CompressiveImaging`, `Deblurring`,
+`SuperResolution` and `MRIReconstruction` (image patches measured on the fly, an operator per
+batch); bundled images split by image into train and test
 (`unrolled.data.images`), phantoms (`unrolled.data.phantoms`), and measurement helpers
 (`unrolled.data.measurements`).
 """
@@ -10,18 +11,26 @@ from . import images, measurements, phantoms
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
-from .restoration import Deblurring, MRIReconstruction
+from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
 
 #: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
-PROBLEMS = {"sparse_coding": SparseCoding}
+PROBLEMS = {
+    "sparse_coding": SparseCoding,
+    "compressive_imaging": CompressiveImaging,
+    "deblurring": Deblurring,
+    "mri": MRIReconstruction,
+    "super_resolution": SuperResolution,
+}
 
 __all__ = [
     "PROBLEMS",
+    "CompressiveImaging",
     "Deblurring",
     "ImagePatches",
     "MRIReconstruction",
     "SparseCoding",
+    "SuperResolution",
     "add_noise",
     "estimate_noise_level",
     "images",

@@ -78,7 +78,9 @@ def estimate_noise_level(y: Tensor) -> Tensor:
         )
     y = y.detach()
     H, W = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2
-    d = (y[..., 0:H:2, 0:W:2] - y[..., 0:H:2, 1:W:2] - y[..., 1:H:2, 0:W:2] + y[..., 1:H:2, 1:W:2]) / 2
+    d = (
+        y[..., 0:H:2, 0:W:2] - y[..., 0:H:2, 1:W:2] - y[..., 1:H:2, 0:W:2] + y[..., 1:H:2, 1:W:2]
+    ) / 2
     return d.abs().flatten(1).median(dim=1).values / 0.6745
 
 

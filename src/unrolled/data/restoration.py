@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..core.checks import positive_int
-from ..ops import MRI, SENSE, Blur, coil_maps, masks
+from ..ops import MRI, SENSE, BlockCS, Blur, Downsample, coil_maps, gaussian_kernel, masks
 from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .phantoms import smooth_phase
@@ -52,6 +52,11 @@ class _Restoration:
         """``batch`` fresh training patches, measured: ``(x, y, A)``."""
         return self._measure(self._patches.sample(positive_int(batch, "batch")), self.generator)
 
+    @property
+    def operator(self) -> Any:
+        """An operator of the task (the validation set's): what a model sizes itself from."""
+        return self.validation[2]
+
 
 class Deblurring(_Restoration):
     """Deblurring: ``y = k_i ⊛ x_i + σ_i n``, a random kernel and noise level per sample.
@@ -85,9 +90,7 @@ class Deblurring(_Restoration):
         self.kernel, self.kernel_size = kernel, positive_int(kernel_size, "kernel_size")
         if kernel_size > size:
             raise ValueError(f"kernel_size: expected at most size ({size}), got {kernel_size}")
-        self.noise = (noise, noise) if isinstance(noise, numbers.Real) else tuple(noise)
-        if len(self.noise) != 2 or not 0 <= self.noise[0] <= self.noise[1]:
-            raise ValueError(f"noise: expected a level >= 0 or a range (low, high), got {noise!r}")
+        self.noise = _noise_range(noise)
         self.channels = 1 if grayscale else 3
         super().__init__(size, seed, validation_size, grayscale)
 
@@ -159,4 +162,99 @@ class MRIReconstruction(_Restoration):
         )
 
 
-__all__ = ["Deblurring", "MRIReconstruction"]
+class CompressiveImaging(_Restoration):
+    """Block compressed sensing of grey patches (ISTA-Net's task): one fixed `BlockCS` matrix
+    (33×33 blocks, orthonormal rows, drawn from ``matrix_seed``) for every sample, no noise.
+
+    Args:
+        size: patch side, a multiple of ``block``.
+        ratio: measurements per pixel (0.25, 0.5, …).
+        block: the block side.
+        matrix_seed: seeds Φ (the same Φ at any image size).
+        seed, validation_size: as `Deblurring`.
+
+    ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``, ``x`` ``(B, 1, size,
+    size)``, ``A`` the shared `BlockCS`.
+    """
+
+    def __init__(
+        self,
+        size: int = 99,
+        ratio: float = 0.25,
+        block: int = 33,
+        matrix_seed: int = 0,
+        seed: int = 0,
+        validation_size: int = 32,
+    ) -> None:
+        self.ratio, self.block, self.matrix_seed = ratio, block, matrix_seed
+        self.A = self.blocks((1, size, size))
+        super().__init__(size, seed, validation_size, grayscale=True)
+
+    def blocks(self, shape: tuple[int, ...]) -> BlockCS:
+        """The task's operator for images of ``shape``: the same Φ on every block."""
+        g = torch.Generator().manual_seed(self.matrix_seed)
+        return BlockCS(shape, self.block, ratio=self.ratio, generator=g)
+
+    def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, BlockCS]:
+        return x, self.A(x), self.A
+
+    def __repr__(self) -> str:
+        return f"CompressiveImaging(size={self.size}, ratio={self.ratio}, block={self.block})"
+
+
+class SuperResolution(_Restoration):
+    """Super-resolution ``y = (k_i ⊛ x_i)↓s + σ_i n``: a Gaussian kernel per sample (standard
+    deviation drawn in ``kernel_sigma``·s, the range around USRNet's isotropic kernels), scale
+    ``s``, noise σ_i drawn per sample.
+
+    Args:
+        size: high-resolution patch side, a multiple of ``scale``.
+        scale: s.
+        kernel_sigma: ``(low, high)``, the kernel's standard deviation over s.
+        noise: a level or a range ``(low, high)``.
+        seed, validation_size: as `Deblurring`.
+
+    ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, 1, size,
+    size)``, ``y`` ``(B, 1, size/s, size/s)``, ``A`` a `Downsample` with one kernel per sample.
+    """
+
+    def __init__(
+        self,
+        size: int = 64,
+        scale: int = 2,
+        kernel_sigma: tuple[float, float] = (0.3, 0.6),
+        noise: float | tuple[float, float] = (0.0, 0.01),
+        seed: int = 0,
+        validation_size: int = 32,
+    ) -> None:
+        self.scale = positive_int(scale, "scale")
+        if size % scale:
+            raise ValueError(f"size: expected a multiple of scale {scale}, got {size}")
+        lo, hi = kernel_sigma
+        if not 0 < lo <= hi:
+            raise ValueError(f"kernel_sigma: expected 0 < low <= high, got {kernel_sigma!r}")
+        self.kernel_sigma = (float(lo), float(hi))
+        self.noise = _noise_range(noise)
+        super().__init__(size, seed, validation_size, grayscale=True)
+
+    def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Downsample]:
+        B, s = x.shape[0], self.scale
+        lo, hi = self.kernel_sigma
+        widths = s * (lo + (hi - lo) * torch.rand(B, generator=g, dtype=torch.float64))
+        k = torch.stack([gaussian_kernel(4 * s + 3, float(w), dtype=x.dtype) for w in widths])
+        A = Downsample(k, s, tuple(x.shape[1:]))
+        sigma = noise_levels(B, *self.noise, generator=g).to(x.dtype)
+        return x, add_noise(A(x), sigma, g), A
+
+    def __repr__(self) -> str:
+        return f"SuperResolution(size={self.size}, scale={self.scale}, noise={self.noise})"
+
+
+def _noise_range(noise: Any) -> tuple[float, float]:
+    low_high = (noise, noise) if isinstance(noise, numbers.Real) else tuple(noise)
+    if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1]:
+        raise ValueError(f"noise: expected a level >= 0 or a range (low, high), got {noise!r}")
+    return float(low_high[0]), float(low_high[1])
+
+
+__all__ = ["CompressiveImaging", "Deblurring", "MRIReconstruction", "SuperResolution"]

@@ -16,9 +16,9 @@ Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-bo
 
 from .admm_net import ADMMNetIteration, FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
+from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
-from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .mlp import MLP
 from .modl import MoDLIteration, modl
 from .pnp import pnp_hqs, pnp_pgd
@@ -30,12 +30,17 @@ from .varnet import NormUNet, VarNetIteration, varnet
 __all__ = [
     "MLP",
     "ADMMNetIteration",
+    "ALISTAIteration",
     "ConditionedUNet",
     "DPIRSchedule",
     "FilterShrinkage",
     "HyperNetwork",
     "ISTANetIteration",
     "ISTANetTransform",
+    "LAMPBGIteration",
+    "LAMPIteration",
+    "LISTACPIteration",
+    "LISTAIteration",
     "LearnedPrimalDualIteration",
     "MoDLIteration",
     "NormUNet",
@@ -43,26 +48,21 @@ __all__ = [
     "USRNetIteration",
     "VarNetIteration",
     "admm_net",
-    "ista_net",
-    "ista_net_plus",
-    "learned_primal_dual",
-    "modl",
-    "pnp_hqs",
-    "pnp_pgd",
-    "usrnet",
-    "varnet",
-    "ALISTAIteration",
-    "LAMPBGIteration",
-    "LAMPIteration",
-    "LISTACPIteration",
-    "LISTAIteration",
     "alista",
     "analytic_weight",
     "bernoulli_gaussian_mmse",
     "generalized_coherence",
+    "ista_net",
+    "ista_net_plus",
     "lamp",
+    "learned_primal_dual",
     "lista",
     "lista_cp",
     "lista_cpss",
+    "modl",
+    "pnp_hqs",
+    "pnp_pgd",
     "step_lista",
+    "usrnet",
+    "varnet",
 ]

@@ -22,9 +22,7 @@ def dct_filters(size: int = 3) -> Tensor:
     ``1/size`` so that, as circular convolutions, the whole basis is a Parseval frame (every
     pixel lies in size² patches): ``(size² − 1, 1, size, size)``, ADMM-Net's initial filters."""
     n = torch.arange(size, dtype=torch.float64)
-    basis = torch.stack(
-        [torch.cos(math.pi * (n + 0.5) * k / size) for k in range(size)]
-    )  # (k, n)
+    basis = torch.stack([torch.cos(math.pi * (n + 0.5) * k / size) for k in range(size)])  # (k, n)
     basis = basis / basis.norm(dim=1, keepdim=True)
     filters = torch.einsum("ai,bj->abij", basis, basis).reshape(size * size, size, size)
     return (filters[1:] / size).unsqueeze(1).float()

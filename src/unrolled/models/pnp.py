@@ -24,7 +24,9 @@ def _pnp(
     backprop: str,
 ) -> Any:
     if not isinstance(tied, bool):
-        raise TypeError(f"tied: expected True (one denoiser) or False (one per layer), got {tied!r}")
+        raise TypeError(
+            f"tied: expected True (one denoiser) or False (one per layer), got {tied!r}"
+        )
     channels, is_complex = image_channels(operator, name)
 
     def prior(k: int) -> Denoiser:

@@ -96,7 +96,9 @@ class LearnedPrimalDualIteration(Algorithm):
         residual = from_channels(h[:, : Af.shape[1]], tuple(y.shape[1:]), y.is_complex())
         Ah = to_channels(A.H(residual), xs)
         f = p.primal(f, Ah, p.step)
-        return LPDState(f, h, from_channels(f[:, : Ah.shape[1]], tuple(x.shape[1:]), x.is_complex()))
+        return LPDState(
+            f, h, from_channels(f[:, : Ah.shape[1]], tuple(x.shape[1:]), x.is_complex())
+        )
 
 
 def _numel(shape: tuple[int, ...], spatial: int) -> int:

@@ -46,7 +46,9 @@ class UNetBaseline(nn.Module):
         self, y: Tensor, A: Any = None, trace: bool = False, depth: int | None = None
     ) -> Tensor | tuple[Tensor, Tensor]:
         if depth is not None and depth != 1:
-            raise ValueError(f"depth: the baseline has one block; expected None or 1, got {depth!r}")
+            raise ValueError(
+                f"depth: the baseline has one block; expected None or 1, got {depth!r}"
+            )
         check_tensor(y, "y")
         A = self.operator if A is None else check_operator(A, "A")
         x0 = A.solve_gram(A.H(y), self.rho)

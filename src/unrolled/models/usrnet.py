@@ -87,7 +87,8 @@ class HyperNetwork(DPIRSchedule):
 class ConditionedUNet(nn.Module):
     """A noise-level-conditioned denoiser: a `UNet` on ``[x, σ map]`` predicting a residual,
     ``x + UNet([x, σ])[:C]`` (USRNet's ResUNet and DPIR's DRUNet take the noise map as an extra
-    input channel the same way).
+    input channel the same way). The U-Net's last convolution starts at zero: the untrained
+    denoiser is the identity.
 
     Shapes: ``x`` ``(B, C, H, W)`` or ``(B, H, W)``; ``sigma`` a number or ``(B,)``.
     """
@@ -96,6 +97,8 @@ class ConditionedUNet(nn.Module):
         super().__init__()
         self.channels = positive_int(channels, "channels")
         self.unet = UNet(self.channels + 1, width, pools)
+        nn.init.zeros_(self.unet.out.weight)  # an untrained prior is the identity
+        nn.init.zeros_(self.unet.out.bias)
 
     def forward(self, x: Tensor, sigma: float | Tensor) -> Tensor:
         image = as_image(x, self.channels)

@@ -1,0 +1,166 @@
+"""The imaging zoo's own behaviour: each iteration with its classical defaults is the classical
+method it unrolls, and each learned piece starts where its docstring says."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import unrolled as ur
+from tests.models.test_contract import _blur, _mri, _sense
+from unrolled.data import estimate_noise_level
+from unrolled.models import (
+    DPIRSchedule,
+    FilterShrinkage,
+    HyperNetwork,
+    ISTANetIteration,
+    LearnedPrimalDualIteration,
+    MoDLIteration,
+    UNetBaseline,
+    VarNetIteration,
+)
+from unrolled.train.losses import supervised_loss
+
+
+def _gd(y, A, step, x, iterations):
+    Aty = A.H(y)
+    for _ in range(iterations):
+        x = x - step * (A.gram(x) - Aty)
+    return x
+
+
+def test_ista_net_adds_its_symmetry_loss_to_training():
+    A, x, y = _blur()
+    net = ur.create("ista-net-plus", operator=A, layers=3)
+    assert net.has_auxiliary
+    out, aux = net(y, A, auxiliary=True)
+    assert out.shape == x.shape and aux.ndim == 0 and aux > 0
+    plain = ur.create("lista", operator=ur.Matrix(torch.randn(5, 8, dtype=torch.float64)), layers=2)
+    assert not plain.has_auxiliary
+    loss = supervised_loss(net, x, y, 3, (0.0, 0.0, 1.0), "mse", A)
+    mse = (net(y, A) - x).square().mean()
+    torch.testing.assert_close(loss, mse + aux)
+    _, trace, aux_traced = net(y, A, trace=True, auxiliary=True)
+    assert trace.shape == (3, *x.shape)
+    torch.testing.assert_close(aux_traced, aux)
+
+
+def test_ista_net_iteration_with_its_defaults_is_ista_from_the_adjoint():
+    A, _, y = _blur()
+    alg = ISTANetIteration(threshold=1e-12)  # soft thresholding at ~0: plain gradient steps
+    x = alg.run(y, A, iterations=4)
+    torch.testing.assert_close(x, _gd(y, A, 1 / A.lipschitz(), A.H(y), 4))
+
+
+def test_ista_net_refuses_complex_operators():
+    A, _, _ = _mri()
+    with pytest.raises(TypeError, match="operator: ista-net reconstructs real images"):
+        ur.create("ista-net", operator=A)
+    with pytest.raises(ValueError, match="operator: ista-net-plus sizes its networks"):
+        ur.create("ista-net-plus")
+
+
+def test_filter_shrinkage_is_the_identity_at_zero_and_smooths_at_large_thresholds():
+    m = FilterShrinkage().double()
+    v = torch.randn(2, 1, 16, 16, dtype=torch.float64)
+    torch.testing.assert_close(m(v, 0.0), v)
+    smooth = m(v, 1e9)  # all detail clipped away: only the DC filter's part is left
+    assert smooth.std() < 0.5 * v.std()
+    z = torch.randn(2, 16, 16, dtype=torch.complex128)
+    torch.testing.assert_close(m(z, 0.0), z)
+    with pytest.raises(ValueError, match="size"):
+        FilterShrinkage(1)
+
+
+def test_modl_iteration_without_a_denoiser_is_the_proximal_point_method():
+    A, _, y = _sense()
+    alg = MoDLIteration(cg_iterations=40, lam=0.5)
+    x = alg.run(y, A, iterations=3)
+    expected = A.H(y)
+    for _ in range(3):
+        expected = A.solve_gram(A.H(y) + 0.5 * expected, 0.5, 200)
+    torch.testing.assert_close(x, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_modl_learns_one_lambda_and_one_shared_denoiser():
+    A, _, _ = _mri()
+    net = ur.create("modl", operator=A, layers=4, width=8)
+    assert net.params["lam"].shape == ()
+    assert not isinstance(net.slots["denoiser"], torch.nn.ModuleList)
+
+
+def test_varnet_iteration_without_a_regulariser_is_gradient_descent():
+    A, _, y = _mri()
+    x = VarNetIteration().run(y, A, iterations=3)
+    torch.testing.assert_close(x, _gd(y, A, 1 / A.lipschitz(), A.H(y), 3))
+    net = ur.create("varnet", operator=A, layers=3, width=4, pools=1)
+    assert len(net.slots["regulariser"]) == 3  # one U-Net per cascade
+
+
+def test_learned_primal_dual_with_its_defaults_is_landweber():
+    for A, _, y in (_blur(), _mri()):
+        x = LearnedPrimalDualIteration().run(y, A, iterations=3)
+        torch.testing.assert_close(x, _gd(y, A, 1 / A.lipschitz(), torch.zeros_like(A.H(y)), 3))
+
+
+def test_learned_primal_dual_works_on_vectors():
+    A = ur.Matrix(torch.randn(6, 10, dtype=torch.float64))
+    net = ur.create("learned-primal-dual", operator=A, layers=2, width=4)
+    assert net(torch.randn(3, 6, dtype=torch.float64)).shape == (3, 10)
+
+
+def test_dpir_schedule_runs_from_49_to_the_noise_level_and_the_hyper_network_starts_there():
+    features = torch.tensor([[0.02, 2.0], [0.05, 1.0]])
+    schedule, hyper = DPIRSchedule(5), HyperNetwork(5, hidden=8)
+    mu0, s0 = schedule(features, 0)
+    mu4, s4 = schedule(features, 4)
+    torch.testing.assert_close(s0, torch.full((2,), 49 / 255))
+    torch.testing.assert_close(s4, features[:, 0])
+    torch.testing.assert_close(mu4, torch.full((2,), 0.23))  # λσ²/σ_K² with σ_K = σ
+    for k in range(5):
+        torch.testing.assert_close(hyper(features, k), schedule(features, k))
+    assert torch.all(mu0 < mu4)
+
+
+def test_noise_level_estimate_is_close_on_pure_noise():
+    g = torch.Generator().manual_seed(0)
+    for sigma in (0.01, 0.1):
+        n = sigma * torch.randn(2, 1, 128, 128, generator=g, dtype=torch.float64)
+        estimate = estimate_noise_level(n)
+        assert torch.allclose(estimate, torch.full_like(estimate, sigma), rtol=0.05)
+    with pytest.raises(ValueError, match="y: expected real images"):
+        estimate_noise_level(torch.randn(4, 10))
+
+
+def test_usrnet_untrained_is_plug_and_play_hqs_with_an_identity_prior():
+    A, _, y = _blur()
+    net = ur.create("usrnet", operator=A, layers=3, width=4, pools=1, hidden=4)
+    features = torch.stack([estimate_noise_level(y), torch.ones(2, dtype=torch.float64)], dim=1)
+    z = A.H(y)
+    for k in range(3):
+        mu, _ = DPIRSchedule(3)(features, k)
+        mu = mu.view(-1, 1, 1, 1)
+        z = A.solve_gram(A.H(y) + mu * z, mu)
+    torch.testing.assert_close(net(y, A), z)
+
+
+@pytest.mark.parametrize(("name", "modules"), [("pnp-pgd", 1), ("pnp-hqs", 4)])
+def test_pnp_ties_or_unties_its_denoiser(name, modules):
+    A, _, _ = _blur()
+    tied = modules == 1
+    net = ur.create(name, operator=A, layers=4, tied=tied, depth=3, width=4)
+    prox = net.slots["prox"]
+    assert (len(prox) if isinstance(prox, torch.nn.ModuleList) else 1) == modules
+    with pytest.raises(TypeError, match="tied"):
+        ur.create(name, operator=A, tied="yes")
+
+
+def test_unet_baseline_is_a_one_layer_network_on_the_tikhonov_start():
+    A, x, y = _mri()
+    net = UNetBaseline(A, width=4, pools=2)
+    out, trace = net(y, A, trace=True)
+    assert out.shape == x.shape and trace.shape == (1, *x.shape) and out.dtype == x.dtype
+    with pytest.raises(ValueError, match="depth"):
+        net(y, A, depth=2)
+    with pytest.raises(ValueError, match="rho"):
+        UNetBaseline(A, rho=0)
