@@ -164,3 +164,25 @@ def test_unet_baseline_is_a_one_layer_network_on_the_tikhonov_start():
         net(y, A, depth=2)
     with pytest.raises(ValueError, match="rho"):
         UNetBaseline(A, rho=0)
+
+
+def test_ista_net_starts_from_q_init_fitted_on_training_blocks():
+    from unrolled.data import CompressiveImaging, test_images
+    from unrolled.metrics import psnr
+    from unrolled.models.ista_net import BlockLinearStart, fit_block_start
+
+    A = CompressiveImaging(66, 0.25, validation_size=1).blocks((1, 66, 66))
+    Q = fit_block_start(A, samples=4000)
+    assert Q.shape == (33 * 33, A.matrix.M.shape[0])
+    x = test_images(66)[1]
+    y = A(x)
+    start = BlockLinearStart(Q)(y, A)
+    assert psnr(start, x) > psnr(A.H(y), x) + 10  # the linear MMSE map, not the min-norm one
+    net = ur.create("ista-net", operator=A, layers=2, features=4)
+    assert isinstance(net.slots["start"], BlockLinearStart)
+    assert "start" not in dict(ur.create("ista-net", operator=A, layers=2, start="adjoint").slots)
+    with pytest.raises(ValueError, match="start"):
+        ur.create("ista-net", operator=A, start="zeros")
+    blur, _, y_blur = _blur()
+    with pytest.raises(ValueError, match="A: expected a BlockCS"):
+        BlockLinearStart(Q)(y_blur, blur)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import torch
 from torch import Tensor, nn
 
 from ..algorithms.ista import ProximalGradient
-from ..core import Layer, Param, register, unroll
+from ..core import Layer, Param, Slot, register, unroll
 from ..core.checks import positive_int
+from ..data.images import ImagePatches
 from ..nn._common import as_image
+from ..ops import BlockCS
 from ..priors import soft_threshold
 from ._common import positive_number
 from ._imaging import check_real, image_channels, on_operator_dtype
@@ -65,20 +68,64 @@ class ISTANetState(NamedTuple):
     symmetry: Tensor  # () the symmetry residuals summed over the phases so far
 
 
+def adjoint_start(y: Tensor, A: Any) -> Tensor:
+    """``x_0 = Aᴴy`` (for Φ with orthonormal rows, the minimum-norm solution)."""
+    return A.H(y)
+
+
+class BlockLinearStart(nn.Module):
+    """ISTA-Net's initialisation ``x_0 = Q_init y``, block by block, for `unrolled.ops.BlockCS`:
+    ``Q`` ``(b², m)`` is the least-squares linear map from measurements to blocks over training
+    data, ``Q = X Yᵀ (Y Yᵀ)⁻¹`` (Zhang & Ghanem 2018, Eq. 13), kept fixed.
+
+    Args:
+        Q: ``(b², m)``, e.g. from `fit_block_start`.
+    """
+
+    def __init__(self, Q: Tensor) -> None:
+        super().__init__()
+        if not isinstance(Q, Tensor) or Q.ndim != 2:
+            raise ValueError(f"Q: expected a (b², m) tensor, got {getattr(Q, 'shape', Q)!r}")
+        self.register_buffer("Q", Q)
+
+    def forward(self, y: Tensor, A: Any) -> Tensor:
+        if not isinstance(A, BlockCS) or tuple(A.matrix.M.shape[::-1]) != tuple(self.Q.shape):
+            raise ValueError(
+                f"A: expected a BlockCS with a {tuple(self.Q.shape[::-1])} matrix, got {A!r}"
+            )
+        blocks = y.reshape(-1, y.shape[-1]) @ self.Q.mT
+        return A.image_of_blocks(blocks, (y.shape[0], *A.in_shape[:-2]))
+
+
+@torch.no_grad()
+def fit_block_start(A: BlockCS, samples: int = 20000, seed: int = 0) -> Tensor:
+    """``Q_init`` for ``A``'s Φ from blocks of the bundled training images (never the test
+    images): the least-squares ``Q = X Yᵀ (Y Yᵀ + εI)⁻¹``, ``(b², m)``, float64 then cast."""
+    b = A.block
+    patches = ImagePatches("train", b, seed=seed, dtype=torch.float64).sample(samples)
+    X = patches.reshape(samples, b * b).T  # (b², N)
+    Y = A.matrix.M.to(torch.float64) @ X  # (m, N)
+    gram = Y @ Y.T
+    gram += 1e-8 * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
+    return torch.linalg.solve(gram, Y @ X.T).T.to(A.dtype)
+
+
 class ISTANetIteration(ProximalGradient):
     """ISTA with a transform-domain prox (Zhang & Ghanem 2018, Eqs. 4 and 9):
 
         r_k = x_{k−1} − ρ_k Aᴴ(A x_{k−1} − y)
         x_k = prox_k(r_k, ρ_k λ_k)                  (an `ISTANetTransform`: x_k and its symmetry)
-        x_0 = Aᴴy
+        x_0 = start(y, A)                           (Aᴴy, or ISTA-Net's Q_init y)
 
     The auxiliary training loss is ``γ Σ_k symmetry_k`` (γ = 0.01 in the paper). With the
     default prox (soft thresholding, no symmetry) it is ISTA started at ``Aᴴy``.
 
-    Params: ``step`` ρ (default 1/L), ``threshold`` λ; ``gamma`` γ is fixed.
+    Params: ``step`` ρ (default 1/L), ``threshold`` λ; ``gamma`` γ is fixed. Slots:
+    ``prox``, ``start(y, A) -> x_0`` (applied in the first layer).
     """
 
     gamma = Param(0.01, positive=True, doc="weight γ of the symmetry loss")
+    start = Slot(adjoint_start, doc="start(y, A) -> x_0, the initial estimate")
 
     def init(self, y: Tensor, A: Any) -> ISTANetState:
         Aty = A.H(y)
@@ -86,6 +133,8 @@ class ISTANetIteration(ProximalGradient):
 
     def update(self, state: ISTANetState, y: Tensor, A: Any, p: Layer) -> ISTANetState:
         x, Aty, symmetry = state
+        if p.layer == 0:
+            x = p.start(y, A)
         r = x - p.step * (A.gram(x) - Aty)
         out = p.prox(r, p.step * p.threshold)
         if isinstance(out, tuple):
@@ -105,6 +154,7 @@ def _ista_net(
     features: int,
     gamma: float,
     threshold: float,
+    start: str,
     backprop: str,
 ) -> Any:
     channels, is_complex = image_channels(operator, name)
@@ -112,11 +162,16 @@ def _ista_net(
     alg = ISTANetIteration(
         gamma=positive_number(gamma, "gamma"), threshold=positive_number(threshold, "threshold")
     )
+    replace: dict[str, Any] = {"prox": lambda k: ISTANetTransform(channels, features, plus=plus)}
+    if start not in ("fitted", "adjoint"):
+        raise ValueError(f"start: expected 'fitted' or 'adjoint', got {start!r}")
+    if start == "fitted" and isinstance(operator, BlockCS):
+        replace["start"] = BlockLinearStart(fit_block_start(operator))
     net = unroll(
         alg,
         layers,
         learn=("step", "threshold"),
-        replace={"prox": lambda k: ISTANetTransform(channels, features, plus=plus)},
+        replace=replace,
         operator=operator,
         backprop=backprop,
     )
@@ -130,6 +185,7 @@ def ista_net(
     features: int = 32,
     gamma: float = 0.01,
     threshold: float = 0.01,
+    start: str = "fitted",
     backprop: str = "full",
 ) -> Any:
     """ISTA-Net (Zhang & Ghanem 2018), an `ISTANetIteration` with one learned transform
@@ -138,10 +194,9 @@ def ista_net(
     The paper's setting: block CS (`unrolled.ops.BlockCS`, 33×33), 9 phases, 32 feature maps,
     loss ``MSE + 0.01·Σ symmetry`` (train with ``loss="mse"``).
 
-    Departures from the paper: the initial estimate is ``Aᴴy`` (the minimum-norm solution for
-    Φ with orthonormal rows) instead of a linear map Q_init fitted to the training set; the
-    convolutions run over the whole image rather than each 33×33 block, so the blocks see their
-    neighbours.
+    Departures from the paper: Q_init is fitted to blocks of the bundled training images (the
+    paper: its 91-image training set); the convolutions run over the whole image rather than
+    each 33×33 block, so the blocks see their neighbours.
 
     Args:
         operator: the forward model (real images ``(H, W)`` or ``(C, H, W)``); its shape sets the
@@ -150,9 +205,13 @@ def ista_net(
         features: feature maps of the transforms.
         gamma: weight of the symmetry loss.
         threshold: initial λ_k (θ_k = ρ_k λ_k).
+        start: ``"fitted"``: x_0 = Q_init y (`BlockLinearStart`, fitted by `fit_block_start`;
+            for a `BlockCS` operator, otherwise as ``"adjoint"``); ``"adjoint"``: x_0 = Aᴴy.
         backprop: ``"full"`` or ``"checkpoint"``.
     """
-    return _ista_net(False, "ista-net", operator, layers, features, gamma, threshold, backprop)
+    return _ista_net(
+        False, "ista-net", operator, layers, features, gamma, threshold, start, backprop
+    )
 
 
 @register("ista-net-plus")
@@ -162,17 +221,28 @@ def ista_net_plus(
     features: int = 32,
     gamma: float = 0.01,
     threshold: float = 0.01,
+    start: str = "fitted",
     backprop: str = "full",
 ) -> Any:
     """ISTA-Net+ (Zhang & Ghanem 2018): `ista_net` with the residual transform
     ``x = r + G(F̃(soft(F(D r), θ)))`` in each phase; the paper's best CS model.
 
-    Departures from the paper: as `ista_net` (initial ``Aᴴy``, convolutions over the whole
-    image).
+    Departures from the paper: as `ista_net` (Q_init from the bundled training images,
+    convolutions over the whole image).
 
     Args: as `ista_net`.
     """
-    return _ista_net(True, "ista-net-plus", operator, layers, features, gamma, threshold, backprop)
+    return _ista_net(
+        True, "ista-net-plus", operator, layers, features, gamma, threshold, start, backprop
+    )
 
 
-__all__ = ["ISTANetIteration", "ISTANetTransform", "ista_net", "ista_net_plus"]
+__all__ = [
+    "BlockLinearStart",
+    "ISTANetIteration",
+    "ISTANetTransform",
+    "adjoint_start",
+    "fit_block_start",
+    "ista_net",
+    "ista_net_plus",
+]

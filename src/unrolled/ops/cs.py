@@ -181,6 +181,11 @@ class BlockCS(LinearOperator):
         x = x.reshape(*lead, gh, b, gw, b).movedim(-3, -2)  # (..., gh, gw, b, b)
         return x.reshape(-1, b * b)
 
+    def image_of_blocks(self, blocks: Tensor, lead: tuple[int, ...]) -> Tensor:
+        """``(N·blocks, b²)`` vectorised blocks -> images ``(*lead, H, W)`` (the inverse of the
+        cutting ``A`` does; e.g. for a learned per-block map)."""
+        return self._image(blocks, lead)
+
     def _image(self, blocks: Tensor, lead: tuple[int, ...]) -> Tensor:
         b, (gh, gw) = self.block, self.grid
         x = blocks.reshape(*lead, gh, gw, b, b).movedim(-2, -3)  # (..., gh, b, gw, b)
