@@ -416,6 +416,8 @@ def markdown(data: dict) -> str:
         if not task:
             continue
         for set_name, methods in task.get("classical", {}).items():
+            if not any(set_name in r["sets"] for r in task.get("models", {}).values()):
+                continue  # no learned model measured on it yet
             lines += [
                 f"**{set_name}**",
                 "",

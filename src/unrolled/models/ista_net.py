@@ -31,6 +31,7 @@ class ISTANetTransform(nn.Module):
 
     ``F`` and ``F̃`` are two 3×3 convolutions with a ReLU between (``features`` maps), ``D`` and
     ``G`` single 3×3 convolutions into and out of the feature space (ISTA-Net+'s residual form).
+    ISTA-Net+'s G starts at zero, so its untrained phase is the identity.
     Called as ``prox(r, θ)``, it returns ``(x, symmetry)`` with ``symmetry`` the mean square of
     the symmetry residual (a scalar).
 
@@ -50,6 +51,8 @@ class ISTANetTransform(nn.Module):
         for conv in self.modules():  # the paper's Xavier initialisation
             if isinstance(conv, nn.Conv2d):
                 nn.init.xavier_normal_(conv.weight)
+        if self.G is not None:  # ISTA-Net+ starts as the identity: its residual branch closed
+            nn.init.zeros_(self.G.weight)
 
     def forward(self, r: Tensor, theta: float | Tensor) -> tuple[Tensor, Tensor]:
         image = as_image(r, self.channels)
@@ -228,7 +231,8 @@ def ista_net_plus(
     ``x = r + G(F̃(soft(F(D r), θ)))`` in each phase; the paper's best CS model.
 
     Departures from the paper: as `ista_net` (Q_init from the bundled training images,
-    convolutions over the whole image).
+    convolutions over the whole image) and G starts at zero, so the untrained network is
+    ISTA's projection steps from Q_init·y rather than a random map.
 
     Args: as `ista_net`.
     """

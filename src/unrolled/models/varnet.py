@@ -30,7 +30,8 @@ class NormUNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         image = as_image(x, self.channels)
         mean = image.mean(dim=(1, 2, 3), keepdim=True)
-        std = image.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+        # ε inside the root: a constant (e.g. all-zero) image gets a finite gradient
+        std = (image.var(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()
         return (self.unet((image - mean) / std) * std + mean).reshape(x.shape)
 
 
