@@ -35,6 +35,7 @@ model's PSNR minus the best classical counterpart's.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -99,9 +100,14 @@ class Task:
     notes: list[str] = field(default_factory=list)
 
 
+@functools.cache
+def _classical_results() -> dict:
+    return json.loads(classical.RESULTS.read_text())
+
+
 def _weight(part: str, key: str, method: str) -> float:
-    data = json.loads(classical.RESULTS.read_text())
-    return data[part][key][method]["weight"]
+    """The weight the classical benchmark tuned on training images for ``method``."""
+    return _classical_results()[part][key][method]["weight"]
 
 
 # -- test sets --------------------------------------------------------------------------------
@@ -335,7 +341,7 @@ def run_classical(args: argparse.Namespace) -> dict:
         if ts.classical_key is not None:  # the same data as the classical benchmark?
             part, key = ts.classical_key
             first = next(iter(ts.methods))
-            there = json.loads(classical.RESULTS.read_text())[part][key][first]["psnr"]
+            there = _classical_results()[part][key][first]["psnr"]
             out[set_name]["matches_classical_benchmark"] = (
                 abs(there - out[set_name][first]["psnr"]) < 0.01
             )

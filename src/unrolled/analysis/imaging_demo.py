@@ -17,6 +17,7 @@ from ..algorithms import PDHG
 from ..core import create
 from ..data import Deblurring, MRIReconstruction, add_noise
 from ..data.images import center_crop, load_image
+from ..data.phantoms import smooth_phase
 from ..metrics import psnr
 from ..ops import MRI, Blur, masks, random_motion_kernel
 from ..train import fit
@@ -91,8 +92,6 @@ def _image(name: str, size: int, complex_: bool, g: torch.Generator) -> Tensor:
     x = center_crop(load_image(name), size)[None]  # (1, 1, n, n)
     if not complex_:
         return x
-    from ..data.phantoms import smooth_phase
-
     return x[:, 0].to(torch.complex64) * smooth_phase((size, size), generator=g)
 
 

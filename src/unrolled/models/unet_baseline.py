@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from ..core.checks import check_operator, check_tensor
 from ..nn import UNet
 from ._common import positive_number
-from ._imaging import image_channels, real_network
+from ._imaging import image_channels, on_operator_dtype, real_network
 
 
 class UNetBaseline(nn.Module):
@@ -38,9 +38,7 @@ class UNetBaseline(nn.Module):
         self.operator = operator
         self.rho = positive_number(rho, "rho")
         self.net = real_network(UNet(channels, width, pools), is_complex)
-        dtype = operator.dtype
-        if dtype is not None:
-            self.to(dtype.to_real() if dtype.is_complex else dtype)
+        on_operator_dtype(self, operator)
 
     def forward(
         self, y: Tensor, A: Any = None, trace: bool = False, depth: int | None = None
