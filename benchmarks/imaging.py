@@ -13,11 +13,12 @@ Tasks (test sets exactly as in benchmarks/imaging_classical.py: the held-out ima
 for CS and 256 px otherwise, the same operators, seeds and noise):
 
     cs25, cs50             block CS 33×33 (ISTA-Net, ISTA-Net+ vs TV-FISTA, pseudo-inverse)
-    mri4, mri8             single-coil random lines (MoDL, VarNet, ADMM-Net vs zero-filled, TV)
+    mri4, mri8             single-coil random lines (MoDL, VarNet, ADMM-Net, learned
+                           primal-dual, PnP-PGD vs zero-filled, TV)
     mri4-multi, mri8-multi 8 coils (the same, and CG-SENSE)
-    deblur                 Gaussian and motion blur at σ = 2.55 and 7.65 /255 (USRNet-style HQS
-                           vs Wiener and TV-ADMM); trained on motion kernels only, so the
-                           Gaussian kernel is the unseen-kernel robustness test
+    deblur                 Gaussian and motion blur at σ = 2.55 and 7.65 /255 (USRNet-style HQS,
+                           PnP-HQS, PnP-PGD vs Wiener and TV-ADMM); trained on motion kernels
+                           only, so the Gaussian kernel is the unseen-kernel robustness test
     sr2, sr4               ×2 and ×4 (USRNet-style HQS vs bicubic and HQS-TV)
 
 MRI models are also tested off their training distribution (robustness): a model trained at 4×
@@ -209,7 +210,7 @@ def _sr_sets(scale: int) -> dict[str, TestSet]:
     return {f"SR {key}": TestSet(x, A(x), A, methods, ("sr", key))}
 
 
-MRI_MODELS = ("modl", "varnet", "admm-net")
+MRI_MODELS = ("modl", "varnet", "admm-net", "learned-primal-dual", "pnp-pgd")
 TASKS = {
     "cs25": Task(
         CompressiveImaging, {"ratio": 0.25}, ("ista-net-plus", "ista-net"), lambda: _cs_sets(0.25)
@@ -244,7 +245,7 @@ TASKS = {
     "deblur": Task(
         Deblurring,
         {"kernel": "motion", "kernel_size": 25, "noise": (0.0, 0.04)},
-        ("usrnet", "pnp-hqs"),
+        ("usrnet", "pnp-hqs", "pnp-pgd"),
         _deblur_sets,
     ),
     "sr2": Task(

@@ -21,6 +21,20 @@ def sparse_problem(
     return A, x, y
 
 
+def mimo_problem(
+    m: int = 8, n: int = 4, batch: int = 8, dtype: torch.dtype = torch.float64, seed: int = 0
+) -> tuple[ur.comms.Channel, torch.Tensor, torch.Tensor]:
+    """A small MIMO detection problem at 8 dB: (A, x, y), ``A`` a `Channel` of ``dtype`` (QPSK
+    symbols when complex, their real-equivalent levels ±1/√2 when real)."""
+    g = torch.Generator().manual_seed(seed)
+    c = ur.comms.Constellation("qpsk")
+    H = ur.comms.rayleigh(batch, m, n, g, dtype)
+    x, _ = c.random((batch, n), g, torch.complex128)
+    x = (x if dtype.is_complex else x.real).to(dtype)
+    y = ur.comms.awgn((H @ x.unsqueeze(-1)).squeeze(-1), 8.0, g)
+    return ur.comms.Channel(H, ur.comms.noise_variance(8.0).item()), x, y
+
+
 @pytest.fixture
 def problem() -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
     return sparse_problem()

@@ -7,7 +7,7 @@ sizes, thresholds and sub-operators are learned end to end::
     net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
 """
 
-from . import algorithms, models, nn, ops, priors
+from . import algorithms, comms, models, nn, ops, priors
 from .core import (
     PER_FEATURE,
     RULES,
@@ -39,6 +39,7 @@ __all__ = [
     "Unrolled",
     "algorithms",
     "check_adjoint",
+    "comms",
     "create",
     "iteration",
     "kind_of",

@@ -7,10 +7,17 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 import unrolled as ur
-from tests.conftest import sparse_problem
+from tests.conftest import mimo_problem, sparse_problem
 
 ALGORITHMS = ur.list_models("algorithm")
 LAYERS = 6
+#: Detectors need a channel that carries its noise variance; the rest take any matrix.
+MIMO = {"oamp", "mimo-amp"}
+
+
+def example(name, **kwargs):
+    """The example problem of algorithm ``name``: (A, x, y)."""
+    return (mimo_problem if name in MIMO else sparse_problem)(**kwargs)
 
 
 def build(name, layers=LAYERS, **kwargs):
@@ -30,7 +37,7 @@ def build(name, layers=LAYERS, **kwargs):
 @pytest.mark.parametrize("learn", ["all", ()])
 def test_untrained_network_equals_classical_run(name, dtype, rtol, learn):
     """Invariant 1: a layer is an iteration."""
-    A, _, y = sparse_problem(dtype=dtype)
+    A, _, y = example(name, dtype=dtype)
     net = ur.unroll(ur.create(name), LAYERS, learn=learn, operator=A)
     x, trace = net(y, trace=True)
     x_run, trace_run = ur.create(name).run(y, A, iterations=LAYERS, trace=True)
@@ -42,7 +49,7 @@ def test_untrained_network_equals_classical_run(name, dtype, rtol, learn):
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_update_gradcheck(name):
     """Gradients of one iteration, w.r.t. the state and every param, in float64."""
-    A, _, y = sparse_problem(m=6, n=10, batch=2)
+    A, _, y = example(name, m=6, n=10, batch=2)
     alg = ur.create(name)
     state = alg.init(y, A)
     values = alg.defaults(A)
@@ -71,7 +78,7 @@ def test_update_gradcheck(name):
 
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_every_learned_param_gets_a_gradient(name):
-    A, x, y = sparse_problem()
+    A, x, y = example(name)
     net = build(name, operator=A)
     (net(y) - x).square().sum().backward()
     assert net.learned == tuple(ur.create(name).params)
@@ -84,7 +91,7 @@ def test_every_learned_param_gets_a_gradient(name):
 @pytest.mark.parametrize("name", ALGORITHMS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64])
 def test_dtype_preserved_and_finite(name, dtype):
-    A, _, y = sparse_problem(dtype=dtype)
+    A, _, y = example(name, dtype=dtype)
     net = build(name, operator=A)
     for measurement in (y, torch.zeros_like(y)):
         out = net(measurement)
@@ -97,7 +104,7 @@ def test_dtype_preserved_and_finite(name, dtype):
 
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_state_dict_round_trips(name):
-    A, _, y = sparse_problem()
+    A, _, y = example(name)
     net = build(name, operator=A)
     with torch.no_grad():
         for p in net.parameters():
@@ -109,7 +116,7 @@ def test_state_dict_round_trips(name):
 
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_checkpointed_backprop_gives_the_same_gradients(name):
-    A, x, y = sparse_problem()
+    A, x, y = example(name)
     grads = []
     for backprop in ("full", "checkpoint"):
         net = build(name, operator=A, backprop=backprop)
@@ -123,7 +130,7 @@ def test_checkpointed_backprop_gives_the_same_gradients(name):
 @pytest.mark.parametrize("learn", ["all", ()])
 def test_compiles_fullgraph_and_matches_eager(name, learn):
     torch._dynamo.reset()
-    A, _x, y = sparse_problem(dtype=torch.float32)
+    A, _x, y = example(name, dtype=torch.float32)
     net = ur.unroll(ur.create(name), 3, learn=learn, operator=A)
     compiled = torch.compile(net, fullgraph=True)
     torch.testing.assert_close(compiled(y), net(y), rtol=1e-4, atol=1e-5)

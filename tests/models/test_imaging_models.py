@@ -52,6 +52,14 @@ def test_ista_net_iteration_with_its_defaults_is_ista_from_the_adjoint():
     torch.testing.assert_close(x, _gd(y, A, 1 / A.lipschitz(), A.H(y), 4))
 
 
+def test_untrained_plain_ista_net_is_ista_with_soft_thresholding():
+    A, _, y = _blur()
+    net = ur.create("ista-net", operator=A, layers=3, threshold=0.05, start="adjoint")
+    out, aux = net(y, A, auxiliary=True)
+    torch.testing.assert_close(out, ISTANetIteration(threshold=0.05).run(y, A, iterations=3))
+    assert aux == 0  # F̃(F(r)) = r exactly at the start
+
+
 def test_ista_net_refuses_complex_operators():
     A, _, _ = _mri()
     with pytest.raises(TypeError, match="operator: ista-net reconstructs real images"):

@@ -113,6 +113,11 @@ def _sense(g, dt, batch, ch):
 
 BUILDERS = {
     "matrix": _matrix,
+    "channel": lambda g, dt, batch, ch: (  # always one channel per sample
+        None
+        if ch
+        else ur.comms.Channel(torch.randn((batch or 2, 5, 3), generator=g, dtype=dt), 0.1)
+    ),
     "diagonal": _diagonal,
     "identity": lambda g, dt, batch, ch: None if batch else Identity(_image(g, ch), dtype=dt),
     "gaussian-cs": _gaussian_cs,
