@@ -2,7 +2,7 @@
 
 Factories take ``operator=``, ``layers=`` and ``backprop=``. Each model is checked on every
 example problem its factory accepts (a vector problem for the LISTA family, real and complex
-images for the imaging zoo); every model must accept at least one. A model may hold a parameter
+images for the imaging zoo, MIMO channels for the detectors); every model must accept at least one. A model may hold a parameter
 that is not learned (ALISTA's analytic W, ``requires_grad=False``): "learned" below means
 ``requires_grad``.
 """
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import unrolled as ur
-from tests.conftest import sparse_problem
+from tests.conftest import mimo_problem, sparse_problem
 from unrolled.data.measurements import random_kernels
 from unrolled.ops import MRI, SENSE, Blur, Downsample, coil_maps, masks
 
@@ -60,8 +60,20 @@ def _vector(dtype=torch.float64):
     return A, x, y
 
 
+def _channel(dtype=torch.float64):
+    """MIMO detection: a complex channel per sample, QPSK."""
+    return mimo_problem(dtype=torch.complex128 if dtype == torch.float64 else torch.complex64)
+
+
+def _real_channel(dtype=torch.float64):
+    """MIMO detection over a real channel (BPSK-like levels)."""
+    return mimo_problem(dtype=dtype)
+
+
 EXAMPLES = {
     "vector": _vector,
+    "channel": _channel,
+    "real-channel": _real_channel,
     "blur": _blur,
     "downsample": _downsample,
     "mri": _mri,

@@ -156,8 +156,8 @@ def test_optimizer_state_round_trips_through_safetensors(tmp_path):
         load_optimizer(torch.optim.Adam([model.weight], lr=0.1), loaded, meta)
 
 
-def test_validation_metric_is_the_mean_nmse_db():
-    from unrolled.metrics import nmse_db
+def test_validation_metric_is_the_mean_nmse_in_db():
+    from unrolled.metrics import nmse
 
     torch.manual_seed(0)
     A = ur.Matrix(torch.randn(10, 20) / 10**0.5)
@@ -165,6 +165,19 @@ def test_validation_metric_is_the_mean_nmse_db():
     x = torch.randn(50, 20)
     y = A(x)
     with torch.no_grad():
-        expected = float(nmse_db(net(y, depth=2), x))
+        expected = 10 * math.log10(float(nmse(net(y, depth=2), x).mean()))
     assert validation_nmse_db(net, x, y, depth=2, batch=7) == pytest.approx(expected, abs=1e-5)
     assert not math.isnan(expected)
+
+
+def test_validation_metric_is_finite_when_some_samples_are_exact():
+    """A detector recovers many symbol vectors exactly: they count as zero error, not −inf."""
+
+    class Exact(torch.nn.Module):
+        layers = 1
+
+        def forward(self, y, depth=None):
+            return torch.where(torch.arange(len(y))[:, None] % 2 == 0, y, 2 * y)
+
+    x = torch.ones(4, 3)
+    assert validation_nmse_db(Exact(), x, x.clone(), depth=1) == pytest.approx(10 * math.log10(0.5))

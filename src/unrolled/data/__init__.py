@@ -2,7 +2,7 @@
 
 `SparseCoding` (synthetic sparse recovery); `CompressiveImaging`, `Deblurring`,
 `SuperResolution` and `MRIReconstruction` (image patches measured on the fly, an operator per
-batch); bundled images split by image into train and test
+batch); `MIMODetection` (fresh channels per batch); bundled images split by image into train and test
 (`unrolled.data.images`), phantoms (`unrolled.data.phantoms`), and measurement helpers
 (`unrolled.data.measurements`).
 """
@@ -11,6 +11,7 @@ from . import images, measurements, phantoms
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
+from .mimo import MIMODetection
 from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
 
@@ -21,6 +22,7 @@ PROBLEMS = {
     "deblurring": Deblurring,
     "mri": MRIReconstruction,
     "super_resolution": SuperResolution,
+    "mimo": MIMODetection,
 }
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "CompressiveImaging",
     "Deblurring",
     "ImagePatches",
+    "MIMODetection",
     "MRIReconstruction",
     "SparseCoding",
     "SuperResolution",

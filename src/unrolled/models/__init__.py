@@ -11,6 +11,8 @@ Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`
 super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-pgd`` and
 ``pnp-hqs`` (`pnp`).
 
+MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`).
+
 Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
 
@@ -21,6 +23,7 @@ from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
 from .mlp import MLP
 from .modl import MoDLIteration, modl
+from .oamp_net import oamp_net, oamp_net2
 from .pnp import pnp_hqs, pnp_pgd
 from .primal_dual import LearnedPrimalDualIteration, learned_primal_dual
 from .unet_baseline import UNetBaseline
@@ -55,6 +58,8 @@ __all__ = [
     "ista_net",
     "ista_net_plus",
     "lamp",
+    "oamp_net",
+    "oamp_net2",
     "learned_primal_dual",
     "lista",
     "lista_cp",

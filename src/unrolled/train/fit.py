@@ -65,7 +65,8 @@ def fit(
     or a batch of a fixed training set: the problem decides), or ``(x, y, A)`` when each batch
     has its own operator (per-sample masks or kernels; the model is called ``model(y, A)``), and
     takes one Adam step on the stage's loss; every ``eval_every`` steps (and when a stage opens
-    and ends) the mean NMSE in dB on ``problem.validation`` at the stage's depth is measured.
+    and ends) the NMSE averaged over ``problem.validation``, in dB, at the stage's depth is
+    measured (`unrolled.train.losses.validation_nmse_db`).
 
     Args:
         model: an unrolled network (`unrolled.Unrolled` or a zoo model): an ``nn.Module`` with

@@ -19,6 +19,8 @@ reconstruction finite in dB (−120 dB).
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import torch
@@ -89,7 +91,10 @@ def supervised_loss(
 def validation_nmse_db(
     model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
 ) -> float:
-    """Mean NMSE (dB) of ``model(y, depth=depth)`` over the samples with ``x_i ≠ 0``.
+    """NMSE of ``model(y, depth=depth)`` averaged over the samples with ``x_i ≠ 0``, then in dB:
+    ``10·log10(mean_i ‖x̂_i − x_i‖²/‖x_i‖²)``. The mean is taken before the logarithm so that
+    samples recovered exactly (a detector's saturated posterior mean) count as zero error
+    rather than −inf dB.
 
     ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
     set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
@@ -106,12 +111,13 @@ def validation_nmse_db(
             error = _abs2(x_hat - xb).reshape(xb.shape[0], -1).sum(-1)
             power = _abs2(xb).reshape(xb.shape[0], -1).sum(-1)
             valid = power > 0
-            db = 10 * torch.log10(error[valid] / power[valid])
-            total += float(db.double().sum())
+            total += float((error[valid] / power[valid]).double().sum())
             count += int(valid.sum())
     finally:
         model.train(training)
-    return total / count if count else float("nan")
+    if not count:
+        return math.nan
+    return 10 * math.log10(total / count) if total > 0 else -math.inf
 
 
 __all__ = ["LOSSES", "layer_losses", "supervised_loss", "validation_nmse_db"]

@@ -1,0 +1,104 @@
+"""MIMO detection as a training problem: fresh channels, symbols and SNRs in every batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..comms import Channel, Constellation, awgn, kronecker, noise_variance, rayleigh
+from ..core.checks import positive_int
+
+
+class MIMODetection:
+    """``y = Hx + n`` with one channel per sample (`unrolled.comms.channel` states the SNR
+    convention): i.i.d. Rayleigh, or Kronecker-correlated with ``correlation`` ρ at both ends;
+    symbols uniform on ``constellation``; each sample's SNR uniform in ``snr_db`` (a range
+    trains one model for all of them).
+
+    Args:
+        receive, transmit: antennas m and n.
+        constellation: ``"bpsk"`` (a real channel, DetNet's setting), ``"qpsk"`` or ``"16qam"``.
+        snr_db: one SNR or a range ``(low, high)`` in dB.
+        correlation: ρ of the exponential correlation model at receiver and transmitter (0:
+            i.i.d.).
+        seed: seeds training, validation and test streams (independent children).
+        validation_size, test_size: samples in the fixed sets.
+
+    ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, n)`` the
+    symbols (complex64, or float32 for BPSK), ``y`` ``(B, m)``, ``A`` a `Channel`.
+    ``indices(x)`` gives the transmitted symbol indices back for error rates.
+    """
+
+    def __init__(
+        self,
+        receive: int = 4,
+        transmit: int = 4,
+        constellation: str = "qpsk",
+        snr_db: float | tuple[float, float] = (5.0, 20.0),
+        correlation: float = 0.0,
+        seed: int = 0,
+        validation_size: int = 2000,
+        test_size: int = 10000,
+    ) -> None:
+        self.receive = positive_int(receive, "receive")
+        self.transmit = positive_int(transmit, "transmit")
+        self.constellation = Constellation(constellation)
+        lo, hi = (snr_db, snr_db) if isinstance(snr_db, int | float) else tuple(snr_db)
+        if not lo <= hi:
+            raise ValueError(
+                f"snr_db: expected a number or (low, high) with low ≤ high, got {snr_db!r}"
+            )
+        self.snr_db = (float(lo), float(hi))
+        if not -1 < correlation < 1:
+            raise ValueError(f"correlation: expected ρ in (-1, 1), got {correlation!r}")
+        self.correlation = float(correlation)
+        self.dtype = torch.complex64 if self.constellation.is_complex else torch.float32
+        train, val, test = (
+            int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
+        )
+        self.generator = torch.Generator().manual_seed(train)
+        self.validation = self._draw(positive_int(validation_size, "validation_size"), val)
+        self.test = self._draw(positive_int(test_size, "test_size"), test)
+
+    def _draw(self, batch: int, seed: int) -> tuple[Tensor, Tensor, Channel]:
+        return self._measure(batch, torch.Generator().manual_seed(seed))
+
+    def _measure(self, batch: int, g: torch.Generator) -> tuple[Tensor, Tensor, Channel]:
+        m, n = self.receive, self.transmit
+        if self.correlation:
+            rho = self.correlation
+            H = kronecker(batch, m, n, rho, rho, g, self.dtype)
+        else:
+            H = rayleigh(batch, m, n, g, self.dtype)
+        x, _ = self.constellation.random((batch, n), g, self.dtype)
+        lo, hi = self.snr_db
+        snr = lo + (hi - lo) * torch.rand(batch, generator=g, dtype=torch.float64)
+        y = awgn((H @ x.unsqueeze(-1)).squeeze(-1), snr, g)
+        return x, y, Channel(H, noise_variance(snr))
+
+    def sample(self, batch: int) -> tuple[Tensor, Tensor, Channel]:
+        """``batch`` fresh samples: ``(x, y, A)``."""
+        return self._measure(positive_int(batch, "batch"), self.generator)
+
+    def at_snr(self, batch: int, snr_db: float, seed: int) -> tuple[Tensor, Tensor, Channel]:
+        """A fixed set of ``batch`` samples at one SNR (an SER curve's point)."""
+        other = MIMODetection.__new__(MIMODetection)
+        other.__dict__.update(self.__dict__)
+        other.snr_db = (float(snr_db), float(snr_db))
+        return other._draw(positive_int(batch, "batch"), seed)
+
+    def indices(self, x: Tensor) -> Tensor:
+        """The symbol indices of transmitted (or estimated) symbols ``x``: hard decisions."""
+        return self.constellation.nearest(x)
+
+    @property
+    def operator(self) -> Channel:
+        """The validation set's channel: what a model sizes itself from."""
+        return self.validation[2]
+
+    def __repr__(self) -> str:
+        return (
+            f"MIMODetection({self.receive}x{self.transmit}, {self.constellation.name}, "
+            f"snr_db={self.snr_db}, correlation={self.correlation})"
+        )

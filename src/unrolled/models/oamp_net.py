@@ -1,0 +1,76 @@
+"""OAMP-Net and OAMP-Net2 (He, Wen, Jin & Li 2018, 2020): OAMP for MIMO detection with a few
+learned scalars per layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..algorithms.oamp import OAMP
+from ..comms import Channel
+from ..core import register, unroll
+
+
+def _check_channel(operator: Any, name: str) -> None:
+    if not isinstance(operator, Channel):
+        raise TypeError(
+            f"operator: {name} detects symbols through a unrolled.comms.Channel (H with its "
+            f"noise variance), got {type(operator).__name__}"
+        )
+
+
+@register("oamp-net")
+def oamp_net(
+    operator: Any = None,
+    layers: int = 10,
+    constellation: str = "qpsk",
+    backprop: str = "full",
+) -> Any:
+    """OAMP-Net (He et al. 2018): `unrolled.algorithms.OAMP` with γ_t (the linear step) and
+    θ_t (the variance-estimate scale) learned per layer, both starting at 1, so the untrained
+    network is OAMP.
+
+    Args:
+        operator: a `unrolled.comms.Channel` (sizes nothing: the channel changes per sample,
+            but the factory checks the kind).
+        layers: OAMP iterations (the paper: 10).
+        constellation: the symbols' constellation (its levels are the denoiser's prior).
+        backprop: ``"full"`` or ``"checkpoint"``.
+
+    Train on `unrolled.data.MIMODetection` with ``loss="mse"``, as the paper does.
+    """
+    _check_channel(operator, "oamp-net")
+    return unroll(
+        OAMP(constellation), layers, learn=("gamma", "theta"), operator=operator, backprop=backprop
+    )
+
+
+@register("oamp-net2")
+def oamp_net2(
+    operator: Any = None,
+    layers: int = 10,
+    constellation: str = "qpsk",
+    backprop: str = "full",
+) -> Any:
+    """OAMP-Net2 (He et al. 2020, "Model-driven deep learning for MIMO detection"): OAMP with
+    four learned scalars per layer, γ_t, θ_t, φ_t, ξ_t, in
+
+        r_t = x̂_t + γ_t W_t (y − Hx̂_t),   x̂_{t+1} = φ_t (E[x | r_t, τ_t²] − ξ_t r_t)
+
+    (θ_t scales W_t in τ_t²). They start at γ = θ = φ = 1, ξ = 0: the untrained network is OAMP.
+
+    Departures from the paper: none in the iteration; the paper trains at 10 dB (we default
+    to a range of SNRs, `unrolled.data.MIMODetection`).
+
+    Args: as `oamp_net`.
+    """
+    _check_channel(operator, "oamp-net2")
+    return unroll(
+        OAMP(constellation),
+        layers,
+        learn=("gamma", "theta", "phi", "xi"),
+        operator=operator,
+        backprop=backprop,
+    )
+
+
+__all__ = ["oamp_net", "oamp_net2"]

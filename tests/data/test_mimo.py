@@ -1,0 +1,52 @@
+"""The MIMO detection problem: shapes, seeds, SNR ranges, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unrolled.comms import Channel
+from unrolled.data import PROBLEMS, MIMODetection
+
+
+@pytest.mark.parametrize(
+    ("constellation", "dtype"), [("qpsk", torch.complex64), ("bpsk", torch.float32)]
+)
+def test_batches_are_symbols_measurements_and_channels(constellation, dtype):
+    p = MIMODetection(6, 4, constellation, snr_db=(0, 10), validation_size=16, test_size=32)
+    x, y, A = p.sample(8)
+    assert x.shape == (8, 4) and y.shape == (8, 6) and x.dtype == y.dtype == dtype
+    assert isinstance(A, Channel) and A.M.shape == (8, 6, 4)
+    N0 = A.noise_var
+    assert ((N0 >= 0.1 - 1e-6) & (N0 <= 1 + 1e-6)).all()  # SNR in [0, 10] dB
+    assert p.validation[0].shape == (16, 4) and p.test[0].shape == (32, 4)
+    assert torch.equal(p.indices(x), p.constellation.nearest(x))
+    assert PROBLEMS["mimo"] is MIMODetection
+
+
+def test_seeded_and_fresh_per_batch():
+    a, b = (
+        MIMODetection(seed=3, validation_size=4, test_size=4),
+        MIMODetection(seed=3, validation_size=4, test_size=4),
+    )
+    assert torch.equal(a.sample(5)[1], b.sample(5)[1])
+    assert not torch.equal(a.sample(5)[1], a.sample(5)[1])
+    assert not torch.equal(a.validation[1], a.test[1][:4])
+
+
+def test_fixed_snr_sets():
+    p = MIMODetection(snr_db=(0, 30), validation_size=4, test_size=4)
+    x, y, A = p.at_snr(10, 20.0, seed=1)
+    torch.testing.assert_close(A.noise_var, torch.full((10,), 0.01))
+    assert p.snr_db == (0.0, 30.0)  # the problem itself is unchanged
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="snr_db: expected a number or"):
+        MIMODetection(snr_db=(10, 5))
+    with pytest.raises(ValueError, match="correlation: expected"):
+        MIMODetection(correlation=1.0)
+    with pytest.raises(ValueError, match="receive: expected a positive int"):
+        MIMODetection(receive=0)
+    with pytest.raises(ValueError, match="name: expected one of"):
+        MIMODetection(constellation="8psk")
