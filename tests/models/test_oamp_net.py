@@ -15,7 +15,7 @@ from unrolled.train import fit
 @pytest.mark.parametrize("constellation", ["qpsk", "16qam"])
 def test_untrained_network_is_oamp(name, constellation):
     problem = MIMODetection(4, 4, constellation, snr_db=(5, 25), validation_size=64, test_size=8)
-    x, y, A = problem.validation
+    _x, y, A = problem.validation
     net = ur.create(name, operator=A, layers=6, constellation=constellation)
     _, trace = net(y, A, trace=True)
     _, classical = OAMP(constellation).run(y, A, iterations=6, trace=True)

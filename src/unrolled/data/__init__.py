@@ -10,8 +10,8 @@ batch); `MIMODetection` (fresh channels per batch); bundled images split by imag
 from . import images, measurements, phantoms
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
-from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .mimo import MIMODetection
+from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
 

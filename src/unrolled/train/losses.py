@@ -20,7 +20,6 @@ reconstruction finite in dB (−120 dB).
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import torch
