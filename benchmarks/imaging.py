@@ -62,9 +62,11 @@ from unrolled.data import (
     add_noise,
 )
 from unrolled.models import UNetBaseline
+from unrolled.models.ista_net import BlockLinearStart, fit_block_start
 from unrolled.ops import (
     MRI,
     SENSE,
+    BlockCS,
     Blur,
     Downsample,
     coil_maps,
@@ -269,8 +271,11 @@ def model_config(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def build(name: str, operator: Any, unet_width: int) -> torch.nn.Module:
-    if name == "unet":
-        return UNetBaseline(operator, width=unet_width, pools=3)
+    if name == "unet":  # for block CS, the same fitted linear start as ISTA-Net's
+        start = (
+            BlockLinearStart(fit_block_start(operator)) if isinstance(operator, BlockCS) else None
+        )
+        return UNetBaseline(operator, width=unet_width, pools=3, start=start)
     kwargs, _ = model_config(name)
     return create(name, operator=operator, **kwargs)
 

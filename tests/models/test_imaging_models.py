@@ -172,6 +172,17 @@ def test_unet_baseline_is_a_one_layer_network_on_the_tikhonov_start():
         net(y, A, depth=2)
     with pytest.raises(ValueError, match="rho"):
         UNetBaseline(A, rho=0)
+    with pytest.raises(TypeError, match="start: expected a callable"):
+        UNetBaseline(A, start=3)
+
+
+def test_unet_baseline_takes_a_start_map():
+    A, _x, y = _blur()
+    net = UNetBaseline(A, width=4, pools=2, start=lambda y, A: A.H(y))
+    with torch.no_grad():
+        for p in net.net.parameters():
+            p.zero_()
+    torch.testing.assert_close(net(y, A), A.H(y))  # a zero U-Net leaves the start as it is
 
 
 def test_ista_net_starts_from_q_init_fitted_on_training_blocks():
