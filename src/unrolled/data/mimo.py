@@ -6,7 +6,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..comms import Channel, Constellation, awgn, kronecker, noise_variance, rayleigh
+from ..comms import (
+    Channel,
+    Constellation,
+    awgn,
+    complex_vector,
+    kronecker,
+    noise_variance,
+    rayleigh,
+    real_vector,
+)
 from ..core.checks import positive_int
 
 
@@ -22,6 +31,8 @@ class MIMODetection:
         snr_db: one SNR or a range ``(low, high)`` in dB.
         correlation: ρ of the exponential correlation model at receiver and transmitter (0:
             i.i.d.).
+        real: give complex systems as their real-valued equivalent (`Channel.real`): ``x``
+            ``(B, 2n)``, ``y`` ``(B, 2m)``, H ``(B, 2m, 2n)`` (DetNet works on it).
         seed: seeds training, validation and test streams (independent children).
         validation_size, test_size: samples in the fixed sets.
 
@@ -37,6 +48,7 @@ class MIMODetection:
         constellation: str = "qpsk",
         snr_db: float | tuple[float, float] = (5.0, 20.0),
         correlation: float = 0.0,
+        real: bool = False,
         seed: int = 0,
         validation_size: int = 2000,
         test_size: int = 10000,
@@ -53,6 +65,9 @@ class MIMODetection:
         if not -1 < correlation < 1:
             raise ValueError(f"correlation: expected ρ in (-1, 1), got {correlation!r}")
         self.correlation = float(correlation)
+        if not isinstance(real, bool):
+            raise TypeError(f"real: expected a bool, got {type(real).__name__}")
+        self.real = real and self.constellation.is_complex
         self.dtype = torch.complex64 if self.constellation.is_complex else torch.float32
         train, val, test = (
             int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
@@ -75,7 +90,10 @@ class MIMODetection:
         lo, hi = self.snr_db
         snr = lo + (hi - lo) * torch.rand(batch, generator=g, dtype=torch.float64)
         y = awgn((H @ x.unsqueeze(-1)).squeeze(-1), snr, g)
-        return x, y, Channel(H, noise_variance(snr))
+        A = Channel(H, noise_variance(snr))
+        if self.real:
+            return real_vector(x), real_vector(y), A.real()
+        return x, y, A
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor, Channel]:
         """``batch`` fresh samples: ``(x, y, A)``."""
@@ -89,7 +107,10 @@ class MIMODetection:
         return other._draw(positive_int(batch, "batch"), seed)
 
     def indices(self, x: Tensor) -> Tensor:
-        """The symbol indices of transmitted (or estimated) symbols ``x``: hard decisions."""
+        """The symbol indices of transmitted (or estimated) symbols ``x``: hard decisions
+        (``(B, n)``, from the real-valued equivalent too)."""
+        if self.real:
+            x = complex_vector(x)
         return self.constellation.nearest(x)
 
     @property
@@ -100,5 +121,5 @@ class MIMODetection:
     def __repr__(self) -> str:
         return (
             f"MIMODetection({self.receive}x{self.transmit}, {self.constellation.name}, "
-            f"snr_db={self.snr_db}, correlation={self.correlation})"
+            f"snr_db={self.snr_db}, correlation={self.correlation}, real={self.real})"
         )

@@ -11,13 +11,14 @@ Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`
 super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-pgd`` and
 ``pnp-hqs`` (`pnp`).
 
-MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`).
+MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`), ``detnet`` (`detnet`).
 
 Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
 
 from .admm_net import ADMMNetIteration, FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
+from .detnet import DetNetIteration, DetNetLift, detnet
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
@@ -36,6 +37,8 @@ __all__ = [
     "ALISTAIteration",
     "ConditionedUNet",
     "DPIRSchedule",
+    "DetNetIteration",
+    "DetNetLift",
     "FilterShrinkage",
     "HyperNetwork",
     "ISTANetIteration",
@@ -54,6 +57,7 @@ __all__ = [
     "alista",
     "analytic_weight",
     "bernoulli_gaussian_mmse",
+    "detnet",
     "generalized_coherence",
     "ista_net",
     "ista_net_plus",
