@@ -49,3 +49,17 @@ def test_detectors_refuse_operators_without_a_noise_variance():
     A = ur.Matrix(torch.randn(2, 4, 4))
     with pytest.raises(TypeError, match="A: OAMP needs the noise variance"):
         OAMP().run(torch.randn(2, 4), A, iterations=1)
+
+
+def test_mmnet_learns_its_steps():
+    """Untrained, MMNet's matched-filter steps of 1/L converge slowly; two learned scalars per
+    layer make it a detector."""
+    torch.manual_seed(0)
+    problem = MIMODetection(16, 8, "qpsk", snr_db=(6.0, 10.0), validation_size=2000, test_size=8)
+    x, y, A = problem.validation
+    net = ur.create("mmnet", operator=A, layers=6)
+    ser = lambda: (problem.indices(net(y, A)) != problem.indices(x)).float().mean()  # noqa: E731
+    before = ser()
+    fit(net, problem, max_steps=300, batch_size=256, lr=2e-2, loss="mse", progress=False)
+    mmse = (problem.indices(ur.comms.mmse(y, A)) != problem.indices(x)).float().mean()
+    assert ser() < 0.3 * before and ser() < 2 * mmse

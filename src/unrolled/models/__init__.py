@@ -11,7 +11,8 @@ Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`
 super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-pgd`` and
 ``pnp-hqs`` (`pnp`).
 
-MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`), ``detnet`` (`detnet`).
+MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`), ``detnet`` (`detnet`),
+``mmnet`` (`mmnet`).
 
 Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
@@ -23,6 +24,7 @@ from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plu
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
 from .mlp import MLP
+from .mmnet import MMNetIteration, mmnet
 from .modl import MoDLIteration, modl
 from .oamp_net import oamp_net, oamp_net2
 from .pnp import pnp_hqs, pnp_pgd
@@ -48,6 +50,7 @@ __all__ = [
     "LISTACPIteration",
     "LISTAIteration",
     "LearnedPrimalDualIteration",
+    "MMNetIteration",
     "MoDLIteration",
     "NormUNet",
     "UNetBaseline",
@@ -66,6 +69,7 @@ __all__ = [
     "lista",
     "lista_cp",
     "lista_cpss",
+    "mmnet",
     "modl",
     "oamp_net",
     "oamp_net2",
