@@ -111,6 +111,12 @@ def test_learned_primal_dual_with_its_defaults_is_landweber():
         torch.testing.assert_close(x, _gd(y, A, 1 / A.lipschitz(), torch.zeros_like(A.H(y)), 3))
 
 
+def test_untrained_learned_primal_dual_is_landweber():
+    A, _, y = _mri()
+    net = ur.create("learned-primal-dual", operator=A, layers=3, width=4)
+    torch.testing.assert_close(net(y, A), LearnedPrimalDualIteration().run(y, A, iterations=3))
+
+
 def test_learned_primal_dual_works_on_vectors():
     A = ur.Matrix(torch.randn(6, 10, dtype=torch.float64))
     net = ur.create("learned-primal-dual", operator=A, layers=2, width=4)

@@ -110,9 +110,10 @@ def _numel(shape: tuple[int, ...], spatial: int) -> int:
 
 
 class _ConvUpdate(nn.Module):
-    """``memory + CNN([memory, *inputs])`` keeping the memory's channels: three convolutions
-    (3×3, or 3 for 1-D signals) with ``width`` features and PReLU, as Adler & Öktem's Γ and Λ.
-    The last convolution starts at zero, so an untrained update keeps the memory."""
+    """``CNN([memory, *inputs])`` with the memory's channels: three convolutions (3×3, or 3 for
+    1-D signals) with ``width`` features and PReLU, as Adler & Öktem's Γ and Λ, added to the
+    classical update. The last convolution starts at zero, so an untrained update is the
+    classical one."""
 
     def __init__(self, inputs: int, memory: int, width: int, spatial: int) -> None:
         super().__init__()
@@ -128,22 +129,22 @@ class _ConvUpdate(nn.Module):
             last,
         )
 
-    def forward(self, memory: Tensor, *inputs: Tensor) -> Tensor:
-        return memory + self.net(torch.cat([memory, *inputs], dim=1))
+    def residual(self, memory: Tensor, *inputs: Tensor) -> Tensor:
+        return self.net(torch.cat([memory, *inputs], dim=1))
 
 
 class DualUpdate(_ConvUpdate):
-    """Γ: ``h + CNN([h, A f, y])``."""
+    """Γ: ``dual_residual(h, A f, y) + CNN([h, A f, y])``."""
 
-    def forward(self, h: Tensor, Af: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
-        return super().forward(h, Af, y)
+    def forward(self, h: Tensor, Af: Tensor, y: Tensor) -> Tensor:
+        return dual_residual(h, Af, y) + self.residual(h, Af, y)
 
 
 class PrimalUpdate(_ConvUpdate):
-    """Λ: ``f + CNN([f, Aᴴh])`` (the step is the default update's only)."""
+    """Λ: ``primal_gradient_step(f, Aᴴh, α) + CNN([f, Aᴴh])``."""
 
-    def forward(self, f: Tensor, Ah: Tensor, step: Any = None) -> Tensor:  # type: ignore[override]
-        return super().forward(f, Ah)
+    def forward(self, f: Tensor, Ah: Tensor, step: Tensor | float) -> Tensor:
+        return primal_gradient_step(f, Ah, step) + self.residual(f, Ah)
 
 
 @register("learned-primal-dual")
@@ -161,8 +162,10 @@ def learned_primal_dual(
     convolutions, vectors 1-D ones, in either domain; complex data as real and imaginary
     channels. The paper: 10 iterations, 5 memory channels each, 32 features, CT.
 
-    Departures from the paper: the last convolution of each update starts at zero (the network
-    starts as the identity on its memory, not at random).
+    Departures from the paper: each update is the classical one (``h = A f − y``, ``f = f −
+    α_k Aᴴh``, α_k learned, starting at 1/L) plus the CNN, whose last convolution starts at
+    zero, so the untrained network is K Landweber steps rather than a random map (from the
+    paper's start, the identity on its memory, it stayed at 9 dB on MRI after 3 CPU minutes).
 
     Args:
         operator: the forward model (sets the channels of the two domains).
@@ -191,6 +194,7 @@ def learned_primal_dual(
     net = unroll(
         alg,
         layers,
+        learn=("step",),
         replace={
             "dual": lambda k: DualUpdate(nd + 2 * cy, nd, width, sy),
             "primal": lambda k: PrimalUpdate(np_ + cx, np_, width, sx),
