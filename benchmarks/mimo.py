@@ -166,7 +166,7 @@ def curves(system: System, detect: dict[str, Callable], args: argparse.Namespace
             gen = torch.Generator().manual_seed(args.seed + 100 + int(snr))
 
             def sample(batch: int, p: MIMODetection = p, gen: torch.Generator = gen):
-                x, y, A = p._measure(batch, gen)
+                x, y, A = p.measure(batch, gen)
                 return p.indices(x), y, A
 
             batch = 256 if name.startswith("ml (sphere)") else args.batch
@@ -234,9 +234,9 @@ def speed(args: argparse.Namespace) -> dict:
     detect = detectors(system, nets)
     out = {}
     gen = torch.Generator().manual_seed(args.seed)
-    big = p._measure(4096, gen)
-    one = p._measure(1, gen)
-    sphere_batch = p._measure(64, gen)
+    big = p.measure(4096, gen)
+    one = p.measure(1, gen)
+    sphere_batch = p.measure(64, gen)
     for name, fn in detect.items():
         if name.startswith("ml"):
             per = _median_seconds(lambda fn=fn: fn(sphere_batch[1], sphere_batch[2]), 3) / 64

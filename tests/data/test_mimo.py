@@ -36,9 +36,11 @@ def test_seeded_and_fresh_per_batch():
 
 def test_fixed_snr_sets():
     p = MIMODetection(snr_db=(0, 30), validation_size=4, test_size=4)
-    _x, _y, A = p.at_snr(10, 20.0, seed=1)
+    _, _, A = p.with_snr(20.0).measure(10, torch.Generator().manual_seed(1))
     torch.testing.assert_close(A.noise_var, torch.full((10,), 0.01))
     assert p.snr_db == (0.0, 30.0)  # the problem itself is unchanged
+    one, two = (p.measure(3, torch.Generator().manual_seed(2))[1] for _ in range(2))
+    assert torch.equal(one, two)
 
 
 def test_bad_arguments_are_named():

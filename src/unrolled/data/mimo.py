@@ -77,7 +77,7 @@ class MIMODetection:
         self.test = self._draw(positive_int(test_size, "test_size"), test)
 
     def _draw(self, batch: int, seed: int) -> tuple[Tensor, Tensor, Channel]:
-        return self._measure(batch, torch.Generator().manual_seed(seed))
+        return self.measure(batch, torch.Generator().manual_seed(seed))
 
     def _measure(self, batch: int, g: torch.Generator) -> tuple[Tensor, Tensor, Channel]:
         m, n = self.receive, self.transmit
@@ -99,12 +99,16 @@ class MIMODetection:
         """``batch`` fresh samples: ``(x, y, A)``."""
         return self._measure(positive_int(batch, "batch"), self.generator)
 
-    def at_snr(self, batch: int, snr_db: float, seed: int) -> tuple[Tensor, Tensor, Channel]:
-        """A fixed set of ``batch`` samples at one SNR (an SER curve's point)."""
+    def with_snr(self, snr_db: float) -> MIMODetection:
+        """The same problem at one SNR (an error-rate curve's point); its own sets are kept."""
         other = MIMODetection.__new__(MIMODetection)
         other.__dict__.update(self.__dict__)
         other.snr_db = (float(snr_db), float(snr_db))
-        return other._draw(positive_int(batch, "batch"), seed)
+        return other
+
+    def measure(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Channel]:
+        """``batch`` samples drawn from ``generator`` (not the training stream): ``(x, y, A)``."""
+        return self._measure(positive_int(batch, "batch"), generator)
 
     def indices(self, x: Tensor) -> Tensor:
         """The symbol indices of transmitted (or estimated) symbols ``x``: hard decisions
