@@ -38,7 +38,6 @@ from unrolled.algorithms import MIMOAMP, OAMP
 from unrolled.analysis.results import merge_results
 from unrolled.comms import error_rates, maximum_likelihood, mmse, sphere_decoder, zero_forcing
 from unrolled.data import MIMODetection
-from unrolled.models.detnet import log_layer_weights
 from unrolled.train import fit
 
 RESULTS = Path(__file__).parent / "results" / "mimo.json"
@@ -99,9 +98,7 @@ def train(name: str, system: System, seconds: float, seed: int) -> tuple[torch.n
     net = ur.create(name, operator=p.operator, layers=layers, constellation=system.constellation)
     extra: dict[str, Any] = {"loss": "mse", "lr": 1e-3 if real else 1e-2}
     if real:
-        extra.update(
-            loss="nmse", schedule="deep-supervision", layer_weights=log_layer_weights(layers)
-        )
+        extra.update(loss="nmse", schedule="deep-supervision", layer_weights="log")
     steps: list[int] = []
     t0 = time.perf_counter()
     fit(net, p, max_seconds=seconds, batch_size=256, progress=False,

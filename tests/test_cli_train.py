@@ -51,7 +51,10 @@ def _problem_of(path: Path) -> str:
 
 
 SPARSE = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "sparse_coding"]
-IMAGING = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) != "sparse_coding"]
+MIMO = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "mimo"]
+IMAGING = [
+    p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) not in ("sparse_coding", "mimo")
+]
 
 
 @pytest.mark.parametrize("path", IMAGING, ids=lambda p: p.name)
@@ -70,6 +73,41 @@ def test_every_imaging_config_is_a_15_minute_cpu_run_with_a_gpu_twin(path):
     )
     x, y, A = problem.validation
     assert model(y, A).shape == x.shape
+
+
+@pytest.mark.parametrize("path", MIMO, ids=lambda p: p.name)
+def test_every_mimo_config_builds_and_detects(path):
+    config = runs.load_config(path)
+    assert config.train["max_seconds"] <= 900
+    assert config.run_dir == f"runs/{path.stem}"
+    problem = runs.build_problem(config, validation_size=4, test_size=4)
+    model = runs.build_model(
+        replace(config, model_kwargs={**config.model_kwargs, "layers": 2}), problem
+    )
+    x, y, A = problem.validation
+    assert model(y, A).shape == x.shape
+
+
+MIMO_CONFIG = """
+model: {name: oamp-net2, layers: 3}
+problem: {name: mimo, receive: 4, transmit: 4, snr_db: [5, 15], validation_size: 16, test_size: 64}
+train: {schedule: end-to-end, loss: mse, batch_size: 32, max_steps: 3, eval_every: 2, progress: false}
+"""
+
+
+@pytest.mark.parametrize("real", [False, True])
+def test_train_and_eval_a_detection_run(tmp_path, capsys, real):
+    text = MIMO_CONFIG
+    if real:  # DetNet on the real-valued equivalent
+        text = text.replace("oamp-net2, layers: 3", "detnet, layers: 3, constellation: qpsk")
+        text = text.replace("snr_db: [5, 15]", "snr_db: [5, 15], real: true")
+    config = write(tmp_path / "mimo.yaml", text)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "Test symbol error rate of" in out and "MMSE" in out and "OAMP (3 iterations)" in out
+    assert out.count("e-0") + out.count("e+00") >= 4  # a rate per layer and the references
 
 
 @pytest.mark.parametrize("path", SPARSE, ids=lambda p: p.name)

@@ -28,11 +28,12 @@ import torch
 from torch import Tensor, nn
 
 from . import train as training
-from .algorithms import FISTA, ISTA
+from .algorithms import FISTA, ISTA, OAMP
 from .analysis import CLASSICAL_LAMBDA
+from .comms import mmse
 from .config import ConfigError, check_kwargs, load_yaml
 from .core import get, list_models, unroll
-from .data import PROBLEMS
+from .data import PROBLEMS, MIMODetection
 from .metrics import nmse_db, psnr, ssim
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
@@ -280,7 +281,7 @@ def _per_layer(trace: Tensor, x: Tensor, reduction: str) -> Tensor:
 @torch.no_grad()
 def evaluate(
     run_dir: str | os.PathLike[str], test_size: int | None = None
-) -> Evaluation | ImageEvaluation:
+) -> Evaluation | ImageEvaluation | DetectionEvaluation:
     """Rebuild a `train_run` run from its directory and measure it on the test set.
 
     Raises:
@@ -300,6 +301,8 @@ def evaluate(
     model = build_model(config, problem)
     load_weights(model, run)
     model.eval()
+    if isinstance(problem, MIMODetection):
+        return _evaluate_detection(config, problem, model)
     if len(problem.test) == 3:
         return _evaluate_images(config, problem, model)
     x, y = problem.test
@@ -348,8 +351,51 @@ def _evaluate_images(config: RunConfig, problem: Any, model: nn.Module) -> Image
     )
 
 
-def format_evaluation(result: Evaluation | ImageEvaluation) -> str:
+@dataclass(frozen=True)
+class DetectionEvaluation:
+    """A MIMO detection run on its test set (SNRs drawn from the training range): symbol error
+    rate after each layer ``(K,)`` (hard decisions), and MMSE's and OAMP's (as many
+    iterations) on the same samples."""
+
+    config: RunConfig
+    problem: Any
+    test_size: int
+    ser: Tensor
+    mmse_ser: float
+    oamp_ser: float
+
+
+def _evaluate_detection(config: RunConfig, problem: Any, model: nn.Module) -> DetectionEvaluation:
+    x, y, A = problem.test
+    truth = problem.indices(x)
+    _, trace = model(y, A, trace=True)  # (K, B, n)
+    ser = torch.stack([(problem.indices(t) != truth).double().mean() for t in trace])
+    c = problem.constellation
+    # the classical detectors work on the complex system when the run used its real equivalent
+    _cx, cy, cA = problem.test if not problem.real else problem.complex_test
+    oamp = OAMP(c).run(cy, cA, iterations=int(trace.shape[0]))
+    return DetectionEvaluation(
+        config,
+        problem,
+        int(x.shape[0]),
+        ser,
+        float((c.nearest(mmse(cy, cA)) != truth).double().mean()),
+        float((c.nearest(oamp) != truth).double().mean()),
+    )
+
+
+def format_evaluation(result: Evaluation | ImageEvaluation | DetectionEvaluation) -> str:
     """The per-layer table of `evaluate`, with a header line."""
+    if isinstance(result, DetectionEvaluation):
+        lines = [
+            f"Test symbol error rate of {result.config.model} on {result.problem!r}, "
+            f"{result.test_size} samples; MMSE {result.mmse_ser:.2e}, OAMP "
+            f"({len(result.ser)} iterations) {result.oamp_ser:.2e}:",
+            f"{'layer':>5}  {'SER':>10}",
+            "-" * 17,
+        ]
+        lines += [f"{k + 1:>5}  {float(v):>10.2e}" for k, v in enumerate(result.ser)]
+        return "\n".join(lines)
     if isinstance(result, ImageEvaluation):
         lines = [
             f"Test PSNR (dB) of {result.config.model} on {result.problem!r}, "
@@ -380,6 +426,7 @@ def format_evaluation(result: Evaluation | ImageEvaluation) -> str:
 
 __all__ = [
     "CONFIG_YAML",
+    "DetectionEvaluation",
     "Evaluation",
     "ImageEvaluation",
     "RunConfig",

@@ -10,7 +10,6 @@ import torch
 import unrolled as ur
 from unrolled.data import MIMODetection
 from unrolled.models import DetNetIteration
-from unrolled.models.detnet import log_layer_weights
 from unrolled.train import fit
 
 
@@ -42,14 +41,26 @@ def test_detnet_trains_on_the_real_equivalent_of_qpsk():
         lr=1e-3,
         loss="nmse",
         schedule="deep-supervision",
-        layer_weights=log_layer_weights(6),
+        layer_weights="log",
         progress=False,
     )
     assert before > 0.5 and ser() < 0.05  # from near guessing to detecting (MMSE: 0.004)
 
 
-def test_log_layer_weights():
-    assert log_layer_weights(3) == (0.0, math.log(2), math.log(3))
+def test_log_layer_weights_are_detnets():
+    import inspect
+
+    from unrolled.train.config import FitConfig
+
+    names = set(inspect.signature(FitConfig.checked).parameters) | set(FitConfig.__annotations__)
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(fit).parameters.items()
+        if k in names and p.default is not inspect.Parameter.empty
+    }
+    defaults.update(schedule="deep-supervision", layer_weights="log")
+    config = FitConfig.checked(3, 10, **defaults)
+    assert config.layer_weights == (0.0, math.log(2), math.log(3))
 
 
 def test_bad_arguments_are_named():

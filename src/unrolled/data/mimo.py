@@ -74,6 +74,7 @@ class MIMODetection:
         )
         self.generator = torch.Generator().manual_seed(train)
         self.validation = self._draw(positive_int(validation_size, "validation_size"), val)
+        self._test_seed = test
         self.test = self._draw(positive_int(test_size, "test_size"), test)
 
     def _draw(self, batch: int, seed: int) -> tuple[Tensor, Tensor, Channel]:
@@ -105,6 +106,15 @@ class MIMODetection:
         other.__dict__.update(self.__dict__)
         other.snr_db = (float(snr_db), float(snr_db))
         return other
+
+    @property
+    def complex_test(self) -> tuple[Tensor, Tensor, Channel]:
+        """The test set as the complex system it was drawn from (the same samples as `test`,
+        which with ``real=True`` holds their real-valued equivalent)."""
+        other = MIMODetection.__new__(MIMODetection)
+        other.__dict__.update(self.__dict__)
+        other.real = False
+        return other._draw(self.test[0].shape[0], self._test_seed)
 
     def measure(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Channel]:
         """``batch`` samples drawn from ``generator`` (not the training stream): ``(x, y, A)``."""

@@ -3,7 +3,6 @@ for MIMO detection whose projection is a learned network per layer."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import torch
@@ -126,7 +125,7 @@ def detnet(
 ) -> Any:
     """DetNet (Samuel, Diskin & Wiesel 2019): `DetNetIteration` with δ₁, δ₂ learned per layer
     and a `DetNetLift` per layer. Train with ``schedule="deep-supervision"`` and
-    ``layer_weights`` = log(k), the paper's per-layer weighted loss.
+    ``layer_weights="log"`` (log(k) for layer k), the paper's per-layer weighted loss.
 
     The paper: real BPSK, 30 receive × 20 transmit antennas (and 60 × 30), 3n layers, hidden
     size 8n, ``v`` of size 2n, α = 0.9, trained at SNR uniform in 7–14 dB.
@@ -167,9 +166,4 @@ def detnet(
     return net.to(operator.dtype)
 
 
-def log_layer_weights(layers: int) -> tuple[float, ...]:
-    """DetNet's per-layer loss weights ``log(k)``, k = 1..layers (the first layer's is 0)."""
-    return tuple(math.log(k) for k in range(1, positive_int(layers, "layers") + 1))
-
-
-__all__ = ["DetNetIteration", "DetNetLift", "box_projection", "detnet", "log_layer_weights"]
+__all__ = ["DetNetIteration", "DetNetLift", "box_projection", "detnet"]

@@ -111,7 +111,11 @@ class FitConfig:
                     f"layer_weights: only the 'deep-supervision' schedule weighs layers, got "
                     f"schedule={schedule!r}"
                 )
-            layer_weights = _numbers(layer_weights, "layer_weights", "non-negative numbers")
+            if layer_weights == "log":  # DetNet's log(k), k = 1..K
+                layer_weights = tuple(math.log(i) for i in range(1, layers + 1))
+            layer_weights = _numbers(
+                layer_weights, "layer_weights", "non-negative numbers or 'log'"
+            )
             if len(layer_weights) != layers:
                 raise ValueError(
                     f"layer_weights: expected {layers} weights (one per layer), got "

@@ -91,7 +91,8 @@ def fit(
         lr: Adam's base learning rate (published recipe: 5e-4; default 1e-3).
         batch_size: training samples per step (published: 64).
         loss: ``"nmse_db"`` (default), ``"nmse"`` or ``"mse"``; see `unrolled.train.losses`.
-        layer_weights: deep supervision's K per-layer loss weights (default uniform).
+        layer_weights: deep supervision's K per-layer loss weights (default uniform), or
+            ``"log"``: log(k) for layer k (DetNet's, which leaves layer 1 out).
         refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
             ``(0.2, 0.02)``).
         decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
