@@ -31,3 +31,12 @@ def test_readme_imaging_example_runs():
     x, y, x_tv, x_hat = (namespace[k] for k in ("x", "y", "x_tv", "x_hat"))
     assert psnr(x_tv, x) > psnr(y, x) + 1  # TV-ADMM beats the blurred input
     assert x_hat.shape == x.shape and x_hat.requires_grad
+
+
+def test_readme_mimo_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 3, "README has no MIMO example"
+    torch.manual_seed(0)
+    namespace: dict = {}
+    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    assert namespace["ser"] < namespace["mmse"]  # OAMP-Net2 detects better than MMSE

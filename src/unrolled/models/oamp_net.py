@@ -29,6 +29,10 @@ def oamp_net(
     θ_t (the variance-estimate scale) learned per layer, both starting at 1, so the untrained
     network is OAMP.
 
+    Departures from the paper: the LMMSE matrix of layer t uses that layer's error-variance
+    estimate v_t² (the authors' code uses the previous layer's, starting at 1); the models
+    train on a range of SNRs (`unrolled.data.MIMODetection`), the paper one model per SNR.
+
     Args:
         operator: a `unrolled.comms.Channel` (sizes nothing: the channel changes per sample,
             but the factory checks the kind).
@@ -58,8 +62,8 @@ def oamp_net2(
 
     (θ_t scales W_t in τ_t²). They start at γ = θ = φ = 1, ξ = 0: the untrained network is OAMP.
 
-    Departures from the paper: none in the iteration; the paper trains at 10 dB (we default
-    to a range of SNRs, `unrolled.data.MIMODetection`).
+    Departures from the paper: as `oamp_net` (v_t² of the current layer in W_t; one model for
+    a range of SNRs rather than one per SNR).
 
     Args: as `oamp_net`.
     """
