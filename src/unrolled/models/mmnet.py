@@ -11,8 +11,8 @@ from torch import Tensor
 
 from ..algorithms.oamp import constellation_of, noise_var_of, posterior
 from ..comms import Constellation
-from ..core import Algorithm, Layer, Param, register, unroll
-from .oamp_net import _check_channel
+from ..core import Algorithm, Layer, Param, register
+from .oamp_net import unrolled_detector
 
 
 class MMNetState(NamedTuple):
@@ -84,13 +84,9 @@ def mmnet(
 
     Args: as `unrolled.models.oamp_net.oamp_net`.
     """
-    _check_channel(operator, "mmnet")
-    return unroll(
-        MMNetIteration(constellation),
-        layers,
-        learn=("step", "scale"),
-        operator=operator,
-        backprop=backprop,
+    learn = ("step", "scale")
+    return unrolled_detector(
+        "mmnet", MMNetIteration(constellation), layers, learn, operator, backprop
     )
 
 

@@ -10,12 +10,18 @@ from ..comms import Channel
 from ..core import register, unroll
 
 
-def _check_channel(operator: Any, name: str) -> None:
+def unrolled_detector(
+    name: str, algorithm: Any, layers: int, learn: tuple[str, ...], operator: Any, backprop: str
+) -> Any:
+    """``algorithm`` unrolled for ``layers`` layers with the scalars ``learn`` learned per
+    layer, after checking that ``operator`` is a `unrolled.comms.Channel` (the detectors read
+    its noise variance)."""
     if not isinstance(operator, Channel):
         raise TypeError(
             f"operator: {name} detects symbols through a unrolled.comms.Channel (H with its "
             f"noise variance), got {type(operator).__name__}"
         )
+    return unroll(algorithm, layers, learn=learn, operator=operator, backprop=backprop)
 
 
 @register("oamp-net")
@@ -42,9 +48,8 @@ def oamp_net(
 
     Train on `unrolled.data.MIMODetection` with ``loss="mse"``, as the paper does.
     """
-    _check_channel(operator, "oamp-net")
-    return unroll(
-        OAMP(constellation), layers, learn=("gamma", "theta"), operator=operator, backprop=backprop
+    return unrolled_detector(
+        "oamp-net", OAMP(constellation), layers, ("gamma", "theta"), operator, backprop
     )
 
 
@@ -67,14 +72,8 @@ def oamp_net2(
 
     Args: as `oamp_net`.
     """
-    _check_channel(operator, "oamp-net2")
-    return unroll(
-        OAMP(constellation),
-        layers,
-        learn=("gamma", "theta", "phi", "xi"),
-        operator=operator,
-        backprop=backprop,
-    )
+    learn = ("gamma", "theta", "phi", "xi")
+    return unrolled_detector("oamp-net2", OAMP(constellation), layers, learn, operator, backprop)
 
 
 __all__ = ["oamp_net", "oamp_net2"]
