@@ -181,3 +181,26 @@ def test_validation_metric_is_finite_when_some_samples_are_exact():
 
     x = torch.ones(4, 3)
     assert validation_nmse_db(Exact(), x, x.clone(), depth=1) == pytest.approx(10 * math.log10(0.5))
+
+
+def test_nan_targets_are_unobserved_in_every_loss_and_the_validation_metric():
+    """Matrix completion: a NaN target entry is a rating nobody gave; it adds no error, no
+    power, no count, and no NaN to the gradient."""
+    x = torch.tensor([[1.0, math.nan, 2.0], [math.nan, 3.0, math.nan]])
+    x_hat = torch.tensor([[1.5, 7.0, 2.0], [9.0, 2.0, -4.0]], requires_grad=True)
+    mse = layer_losses("mse", x_hat.unsqueeze(0), x)[0]
+    assert mse.item() == pytest.approx((0.25 / 2 + 1.0 / 1) / 2)
+    nmse = layer_losses("nmse", x_hat.unsqueeze(0), x)[0]
+    assert nmse.item() == pytest.approx((0.25 / 5 + 1.0 / 9) / 2)
+    (mse + nmse + layer_losses("nmse_db", x_hat.unsqueeze(0), x)[0]).backward()
+    assert torch.isfinite(x_hat.grad).all()
+    assert x_hat.grad[0, 1] == 0 and x_hat.grad[1, 0] == 0 and x_hat.grad[1, 2] == 0
+
+    class Fixed(torch.nn.Module):
+        layers = 1
+
+        def forward(self, y, depth=None):
+            return x_hat.detach()
+
+    expected = 10 * math.log10((0.25 / 5 + 1.0 / 9) / 2)
+    assert validation_nmse_db(Fixed(), x, x, depth=1) == pytest.approx(expected, abs=1e-6)

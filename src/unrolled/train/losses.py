@@ -12,6 +12,11 @@
     The mean squared error over all entries (Borgerding's and Chen et al.'s ``l2_loss``, up to a
     constant factor).
 
+Unobserved targets: an entry of ``x`` that is NaN is not part of the truth (a rating nobody
+gave; matrix completion trains on the held-out entries of the observed ones only). Every loss
+and the validation metric count the other entries alone: the squared error and ``‖x_i‖²`` sum
+over them, and ``"mse"`` divides by their number.
+
 Samples with ``x_i = 0`` have no scale: the NMSE losses and the validation metric leave them out
 (a batch without any other sample contributes 0). A tiny floor, ``1e-12·‖x_i‖²``, keeps an exact
 reconstruction finite in dB (−120 dB).
@@ -33,6 +38,19 @@ def _abs2(t: Tensor) -> Tensor:
     return t.abs().square() if t.is_complex() else t.square()
 
 
+def _error_and_power(x_hat: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per sample, over the observed (non-NaN) entries of ``x``: the squared error of every
+    estimate ``(..., B)``, ``‖x_i‖²`` ``(B,)`` and the number of entries ``(B,)``. ``x_hat``
+    ``(..., B, *shape)``, ``x`` ``(B, *shape)``."""
+    B = x.shape[0]
+    observed = ~torch.isnan(x)
+    # zero the unobserved entries before squaring: a NaN would poison the gradient through 0·NaN
+    truth = torch.where(observed, x, torch.zeros_like(x))
+    error = _abs2((x_hat - truth) * observed)
+    error = error.reshape(*x_hat.shape[: x_hat.dim() - x.dim()], B, -1).sum(-1)
+    return error, _abs2(truth).reshape(B, -1).sum(-1), observed.reshape(B, -1).sum(-1)
+
+
 def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     """The loss of every layer's estimate.
 
@@ -44,11 +62,9 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     Returns:
         ``(L,)``.
     """
-    L, B = x_hat.shape[:2]
-    error = _abs2(x_hat - x).reshape(L, B, -1).sum(-1)  # (L, B)
+    error, power, entries = _error_and_power(x_hat, x)  # (L, B), (B,), (B,)
     if name == "mse":
-        return error.mean(-1) / x[0].numel()
-    power = _abs2(x).reshape(B, -1).sum(-1)  # (B,)
+        return (error / entries.clamp_min(1)).mean(-1)
     valid = power > 0
     count = valid.sum().clamp_min(1)
     safe = torch.where(valid, power, torch.ones_like(power))
@@ -90,7 +106,8 @@ def supervised_loss(
 def validation_nmse_db(
     model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
 ) -> float:
-    """NMSE of ``model(y, depth=depth)`` averaged over the samples with ``x_i ≠ 0``, then in dB:
+    """NMSE of ``model(y, depth=depth)`` averaged over the samples with ``x_i ≠ 0`` (over the
+    observed entries when ``x`` marks others NaN), then in dB:
     ``10·log10(mean_i ‖x̂_i − x_i‖²/‖x_i‖²)``. The mean is taken before the logarithm so that
     samples recovered exactly (a detector's saturated posterior mean) count as zero error
     rather than −inf dB.
@@ -107,8 +124,7 @@ def validation_nmse_db(
         for start in range(0, x.shape[0], batch):
             xb, yb = x[start : start + batch], y[start : start + batch]
             x_hat = model(yb, *_operator_args(A), depth=depth)
-            error = _abs2(x_hat - xb).reshape(xb.shape[0], -1).sum(-1)
-            power = _abs2(xb).reshape(xb.shape[0], -1).sum(-1)
+            error, power, _ = _error_and_power(x_hat, xb)
             valid = power > 0
             total += float((error[valid] / power[valid]).double().sum())
             count += int(valid.sum())
