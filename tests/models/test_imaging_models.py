@@ -211,3 +211,14 @@ def test_ista_net_starts_from_q_init_fitted_on_training_blocks():
     blur, _, y_blur = _blur()
     with pytest.raises(ValueError, match="A: expected a BlockCS"):
         BlockLinearStart(Q)(y_blur, blur)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_varnet_gradient_is_finite_on_an_all_zero_measurement_in_float32(seed):
+    """Each cascade's U-Net then sees a (near-)constant image whose feature maps are constant:
+    every instance norm multiplies the gradient by 1/√ε, which must not overflow float32."""
+    A, _, y = _blur(torch.float32)
+    torch.manual_seed(seed)
+    net = ur.create("varnet", operator=A, layers=3)
+    net(torch.zeros_like(y), A).abs().sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)

@@ -47,6 +47,11 @@ def test_unet_pads_odd_sizes_and_keeps_channels():
     assert net(torch.randn(1, 2, 17, 23)).shape == (1, 2, 17, 23)
 
 
+def test_unet_pads_small_images_so_the_bottom_has_more_than_one_pixel():
+    net = UNet(channels=1, width=4, pools=4).train()
+    assert net(torch.randn(2, 1, 12, 16)).shape == (2, 1, 12, 16)  # 12 < 2^5: padded to 32
+
+
 def test_complex_as_channels_splits_real_and_imaginary_parts():
     class Swap(torch.nn.Module):  # (re, im) -> (im, re): multiplication by i, conjugated
         def forward(self, x):
