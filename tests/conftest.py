@@ -35,6 +35,25 @@ def mimo_problem(
     return ur.comms.Channel(H, ur.comms.noise_variance(8.0).item()), x, y
 
 
+def ratings_problem(
+    m: int = 12, n: int = 16, batch: int = 2, dtype: torch.dtype = torch.float64, seed: int = 0
+) -> tuple[ur.ops.Inpainting, torch.Tensor, torch.Tensor]:
+    """A small matrix-completion problem: (A, x, y), ``x`` ``(B, m, n)`` ratings around 3 of
+    rank 3, ``A`` the `Inpainting` of a random half of the entries (every row and column
+    keeps one), ``y = A x``."""
+    if dtype.is_complex:
+        pytest.skip("ratings are real")
+    g = torch.Generator().manual_seed(seed)
+    P = torch.randn(batch, m, 3, generator=g, dtype=dtype)
+    Q = torch.randn(batch, n, 3, generator=g, dtype=dtype)
+    x = 3 + 0.5 * P @ Q.mT + 0.1 * torch.randn(batch, m, n, generator=g, dtype=dtype)
+    mask = torch.rand(batch, m, n, generator=g) < 0.5
+    mask[:, torch.arange(m), torch.arange(m) % n] = True
+    mask[:, torch.arange(n) % m, torch.arange(n)] = True
+    A = ur.ops.Inpainting(mask, (m, n), dtype)
+    return A, x, A(x)
+
+
 @pytest.fixture
 def problem() -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
     return sparse_problem()

@@ -72,3 +72,41 @@ def test_bad_inputs():
 def test_zero_signal_is_infinite():
     db = nmse_db(torch.ones(1, 3), torch.zeros(1, 3), reduction="none")
     assert math.isinf(float(db[0]))
+
+
+# -- recommendation -------------------------------------------------------------------------------
+
+
+def test_rmse_and_mae_of_held_out_ratings():
+    from unrolled.metrics import mae, rmse
+
+    predicted, actual = torch.tensor([3.0, 4.0, 2.0, 5.0]), torch.tensor([3.0, 2.0, 2.0, 4.0])
+    torch.testing.assert_close(rmse(predicted, actual), torch.tensor((5 / 4) ** 0.5))
+    torch.testing.assert_close(mae(predicted, actual), torch.tensor(3 / 4))
+    with pytest.raises(ValueError, match="expected the same shape"):
+        rmse(predicted, actual[:3])
+    with pytest.raises(ValueError, match="at least one held-out rating"):
+        mae(predicted[:0], actual[:0])
+
+
+def test_recall_and_ndcg_at_k_by_hand():
+    from unrolled.metrics import ndcg_at_k, recall_at_k
+
+    scores = torch.tensor([[0.9, 0.8, 0.7, 0.1], [0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5]])
+    relevant = torch.tensor([[0, 1, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=torch.bool)
+    # user 0: top-2 = items 0, 1, one hit of min(2, 2) = 2; user 1: top-2 = 3, 2, one of 1
+    torch.testing.assert_close(recall_at_k(scores, relevant, k=2), torch.tensor(0.75))
+    dcg0 = 1 / math.log2(3)
+    ideal0 = 1 + 1 / math.log2(3)
+    expected = (dcg0 / ideal0 + 1.0) / 2  # user 2 has nothing held out: left out
+    torch.testing.assert_close(
+        ndcg_at_k(scores, relevant, k=2), torch.tensor(expected, dtype=torch.float32)
+    )
+    # excluding item 0 (seen in training) puts items 1, 2 on user 0's list
+    exclude = torch.zeros_like(relevant)
+    exclude[0, 0] = True
+    torch.testing.assert_close(recall_at_k(scores, relevant, 2, exclude), torch.tensor(0.75))
+    with pytest.raises(ValueError, match="k: expected 1 to 4"):
+        recall_at_k(scores, relevant, k=5)
+    with pytest.raises(ValueError, match="scores: expected"):
+        ndcg_at_k(scores[0], relevant[0], k=2)

@@ -7,7 +7,7 @@ sizes, thresholds and sub-operators are learned end to end::
     net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
 """
 
-from . import algorithms, comms, models, nn, ops, priors
+from . import algorithms, comms, models, nn, ops, priors, recsys
 from .core import (
     PER_FEATURE,
     RULES,
@@ -48,6 +48,7 @@ __all__ = [
     "nn",
     "ops",
     "priors",
+    "recsys",
     "register",
     "unroll",
 ]

@@ -11,6 +11,10 @@ over all non-batch dimensions (the modulus for complex tensors), and ``nmse_db``
 For images, ``psnr`` and ``ssim`` (Wang et al. 2004's Gaussian-window SSIM, equal to
 scikit-image's with ``gaussian_weights=True``) per image; complex images (MRI) are compared by
 magnitude.
+
+For recommendation, ``rmse`` and ``mae`` of predicted against held-out ratings, and
+``recall_at_k`` and ``ndcg_at_k`` of a top-k list against each user's held-out items (implicit
+feedback), averaged over the users who have any.
 """
 
 from __future__ import annotations
@@ -206,4 +210,82 @@ def ssim(
     return _reduce(s.view(B, -1).mean(1), reduction)
 
 
-__all__ = ["REDUCTIONS", "nmse", "nmse_db", "nmse_db_per_layer", "psnr", "ssim"]
+def _ratings_pair(predicted: Tensor, actual: Tensor) -> None:
+    _check_pair(predicted, actual, ("predicted", "actual"))
+    if actual.numel() == 0:
+        raise ValueError("actual: expected at least one held-out rating, got none")
+
+
+def rmse(predicted: Tensor, actual: Tensor) -> Tensor:
+    """Root mean squared error over all entries, ``√(mean (r̂ − r)²)``: ``(N,)`` each; a
+    scalar."""
+    _ratings_pair(predicted, actual)
+    return (predicted - actual).square().mean().sqrt()
+
+
+def mae(predicted: Tensor, actual: Tensor) -> Tensor:
+    """Mean absolute error over all entries: ``(N,)`` each; a scalar."""
+    _ratings_pair(predicted, actual)
+    return (predicted - actual).abs().mean()
+
+
+def _top_k(scores: Tensor, relevant: Tensor, k: int, exclude: Tensor | None) -> Tensor:
+    """Whether each of every user's ``k`` best-scored items is relevant: ``(U, k)`` bool."""
+    _check_pair(scores, relevant, ("scores", "relevant"))
+    if scores.ndim != 2:
+        raise ValueError(f"scores: expected (users, items), got shape {tuple(scores.shape)}")
+    if not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"k: expected 1 to {scores.shape[1]} (the items), got {k}")
+    if exclude is not None:
+        _check_pair(scores, exclude, ("scores", "exclude"))
+        scores = scores.masked_fill(exclude.bool(), -torch.inf)
+    top = scores.topk(k, dim=1).indices
+    return relevant.bool().gather(1, top)
+
+
+def recall_at_k(
+    scores: Tensor, relevant: Tensor, k: int = 10, exclude: Tensor | None = None
+) -> Tensor:
+    """Recall@k: the fraction of a user's relevant items among its ``k`` best-scored, averaged
+    over users with a relevant item. Conventions differ on the denominator; this one is
+    ``min(k, |relevant_u|)`` (so a perfect list scores 1, as in Liang et al. 2018's VAE-CF).
+
+    Args:
+        scores: ``(U, I)`` higher is better.
+        relevant: ``(U, I)`` bool, the held-out items of each user.
+        k: the list length.
+        exclude: ``(U, I)`` bool, items never recommended (the training items).
+    """
+    hits = _top_k(scores, relevant, k, exclude).sum(1).to(scores.dtype)
+    count = relevant.bool().sum(1)
+    users = count > 0
+    return (hits[users] / count[users].clamp(max=k)).mean()
+
+
+def ndcg_at_k(
+    scores: Tensor, relevant: Tensor, k: int = 10, exclude: Tensor | None = None
+) -> Tensor:
+    """NDCG@k with binary relevance: ``DCG = Σ_{j<k} rel_j / log2(j + 2)`` over a user's top
+    ``k``, divided by the DCG of the ideal list (its relevant items first), averaged over users
+    with a relevant item. Arguments as `recall_at_k`."""
+    hits = _top_k(scores, relevant, k, exclude).to(scores.dtype)
+    discount = 1 / torch.log2(torch.arange(k, dtype=scores.dtype, device=scores.device) + 2)
+    dcg = (hits * discount).sum(1)
+    count = relevant.bool().sum(1)
+    ideal = torch.cumsum(discount, 0)[(count.clamp(max=k) - 1).clamp_min(0)]
+    users = count > 0
+    return (dcg[users] / ideal[users]).mean()
+
+
+__all__ = [
+    "REDUCTIONS",
+    "mae",
+    "ndcg_at_k",
+    "nmse",
+    "nmse_db",
+    "nmse_db_per_layer",
+    "psnr",
+    "recall_at_k",
+    "rmse",
+    "ssim",
+]

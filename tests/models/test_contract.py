@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import unrolled as ur
-from tests.conftest import mimo_problem, sparse_problem
+from tests.conftest import mimo_problem, ratings_problem, sparse_problem
 from unrolled.data.measurements import random_kernels
 from unrolled.ops import MRI, SENSE, Blur, Downsample, coil_maps, masks
 
@@ -70,10 +70,16 @@ def _real_channel(dtype=torch.float64):
     return mimo_problem(dtype=dtype)
 
 
+def _ratings(dtype=torch.float64):
+    """Matrix completion: a rating matrix per sample behind its mask."""
+    return ratings_problem(dtype=dtype)
+
+
 EXAMPLES = {
     "vector": _vector,
     "channel": _channel,
     "real-channel": _real_channel,
+    "ratings": _ratings,
     "blur": _blur,
     "downsample": _downsample,
     "mri": _mri,

@@ -1,6 +1,7 @@
 """Classical algorithms, one per file, each registered by its lower-case name."""
 
 from .admm import ADMM
+from .als import ALS
 from .amp import AMP
 from .cg import CG
 from .fista import FISTA
@@ -10,5 +11,19 @@ from .ista import ISTA
 from .mimo_amp import MIMOAMP
 from .oamp import OAMP
 from .pdhg import PDHG
+from .soft_impute import SoftImpute
 
-__all__ = ["ADMM", "AMP", "CG", "FISTA", "GD", "HQS", "ISTA", "MIMOAMP", "OAMP", "PDHG"]
+__all__ = [
+    "ADMM",
+    "ALS",
+    "AMP",
+    "CG",
+    "FISTA",
+    "GD",
+    "HQS",
+    "ISTA",
+    "MIMOAMP",
+    "OAMP",
+    "PDHG",
+    "SoftImpute",
+]

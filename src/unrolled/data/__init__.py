@@ -2,18 +2,24 @@
 
 `SparseCoding` (synthetic sparse recovery); `CompressiveImaging`, `Deblurring`,
 `SuperResolution` and `MRIReconstruction` (image patches measured on the fly, an operator per
-batch); `MIMODetection` (fresh channels per batch); bundled images split by image into train and test
+batch); `MIMODetection` (fresh channels per batch); `RatingCompletion` (a rating set's
+training ratings with a fresh inner hold-out per batch; `Ratings`, the MovieLens readers and
+the splits); bundled images split by image into train and test
 (`unrolled.data.images`), phantoms (`unrolled.data.phantoms`), and measurement helpers
 (`unrolled.data.measurements`).
 """
 
 from . import images, measurements, phantoms
+from .completion import RatingCompletion
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
+from .rating_splits import kfold, temporal_holdout
+from .ratings import Ratings, movielens_100k, movielens_100k_path, read_ratings
 from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
+from .synthetic_ratings import synthetic_ratings
 
 #: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
 PROBLEMS = {
@@ -23,6 +29,7 @@ PROBLEMS = {
     "mri": MRIReconstruction,
     "super_resolution": SuperResolution,
     "mimo": MIMODetection,
+    "ratings": RatingCompletion,
 }
 
 __all__ = [
@@ -32,19 +39,27 @@ __all__ = [
     "ImagePatches",
     "MIMODetection",
     "MRIReconstruction",
+    "RatingCompletion",
+    "Ratings",
     "SparseCoding",
     "SuperResolution",
     "add_noise",
     "estimate_noise_level",
     "images",
+    "kfold",
     "load_image",
     "measurements",
+    "movielens_100k",
+    "movielens_100k_path",
     "mri_slice",
     "noise_levels",
     "phantoms",
     "random_ellipses",
     "random_kernels",
+    "read_ratings",
     "shepp_logan",
     "smooth_phase",
+    "synthetic_ratings",
+    "temporal_holdout",
     "test_images",
 ]

@@ -14,11 +14,15 @@ super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-
 MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`), ``detnet`` (`detnet`),
 ``mmnet`` (`mmnet`).
 
+Recommendation (matrix completion): ``soft-impute-net`` (`soft_impute_net`), ``als-net``
+(`als_net`).
+
 Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
 
 from .admm_net import ADMMNetIteration, FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
+from .als_net import FactorCorrection, als_net
 from .detnet import DetNetIteration, DetNetLift, detnet
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
@@ -29,6 +33,7 @@ from .modl import MoDLIteration, modl
 from .oamp_net import oamp_net, oamp_net2
 from .pnp import pnp_hqs, pnp_pgd
 from .primal_dual import LearnedPrimalDualIteration, learned_primal_dual
+from .soft_impute_net import soft_impute_net
 from .unet_baseline import UNetBaseline
 from .usrnet import ConditionedUNet, DPIRSchedule, HyperNetwork, USRNetIteration, usrnet
 from .varnet import NormUNet, VarNetIteration, varnet
@@ -41,6 +46,7 @@ __all__ = [
     "DPIRSchedule",
     "DetNetIteration",
     "DetNetLift",
+    "FactorCorrection",
     "FilterShrinkage",
     "HyperNetwork",
     "ISTANetIteration",
@@ -58,6 +64,7 @@ __all__ = [
     "VarNetIteration",
     "admm_net",
     "alista",
+    "als_net",
     "analytic_weight",
     "bernoulli_gaussian_mmse",
     "detnet",
@@ -75,6 +82,7 @@ __all__ = [
     "oamp_net2",
     "pnp_hqs",
     "pnp_pgd",
+    "soft_impute_net",
     "step_lista",
     "usrnet",
     "varnet",

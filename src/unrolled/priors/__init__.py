@@ -8,7 +8,8 @@ so it can fill a ``prox`` slot of an algorithm and be swapped for a learned modu
 call. ``prior.value(x)`` is ``R(x)`` per sample. ``v`` is ``(B, *shape)``; ``tau`` is a number or
 a tensor broadcastable to ``v`` (per layer, per sample or per feature).
 
-One file per family: `basic` (L1, L2, constraints, the thresholds), `wavelet`, `tv`,
+One file per family: `basic` (L1, L2, constraints, the thresholds), `nuclear` (the nuclear
+norm, singular-value thresholding), `wavelet`, `tv`,
 `denoiser` (plug-and-play).
 """
 
@@ -24,6 +25,7 @@ from .basic import (
     support_count,
 )
 from .denoiser import Denoiser
+from .nuclear import NuclearNorm, singular_value_threshold
 from .tv import TV
 from .wavelet import WaveletL1
 
@@ -34,9 +36,11 @@ __all__ = [
     "Box",
     "Denoiser",
     "NonNegative",
+    "NuclearNorm",
     "Prior",
     "Tikhonov",
     "WaveletL1",
+    "singular_value_threshold",
     "soft_threshold",
     "soft_threshold_support",
     "support_count",

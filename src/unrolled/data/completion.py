@@ -1,0 +1,115 @@
+"""`RatingCompletion`: a rating set as a training problem for the matrix-completion models, with
+an evaluation split whose test ratings never reach training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..ops import Inpainting
+from .rating_splits import kfold, temporal_holdout
+from .ratings import Ratings, movielens_100k, read_ratings
+from .synthetic_ratings import synthetic_ratings
+
+SPLITS = ("kfold", "temporal")
+
+
+def load_dataset(ratings: Ratings | str | Path) -> Ratings:
+    """``"movielens-100k"`` (`movielens_100k`), ``"synthetic"`` (`synthetic_ratings` with its
+    defaults), a path to a ratings file (`read_ratings`), or `Ratings` as they are."""
+    if isinstance(ratings, Ratings):
+        return ratings
+    if ratings == "movielens-100k":
+        return movielens_100k()
+    if ratings == "synthetic":
+        return synthetic_ratings()
+    if isinstance(ratings, str | Path) and Path(ratings).is_file():
+        return read_ratings(ratings)
+    raise ValueError(
+        f"ratings: expected Ratings, 'movielens-100k', 'synthetic' or a ratings file, got "
+        f"{ratings!r}"
+    )
+
+
+class RatingCompletion:
+    """Matrix completion on one evaluation split of a rating set.
+
+    The split (k-fold or per-user temporal, `unrolled.data.rating_splits`) sets the test
+    ratings aside; everything this problem hands to training comes from the training ratings
+    alone. Training samples hide a fresh random ``holdout`` fraction of them: the model sees the
+    rest and is scored on the hidden ones (the inner train/validation split of the observed
+    ratings), so the learned parameters are those that predict unseen ratings. The validation
+    set is one such split, fixed by ``seed``.
+
+    Args:
+        ratings: `Ratings`, ``"movielens-100k"`` (the default; `movielens_100k` says how to get
+            it), ``"synthetic"`` or a ratings file.
+        split: ``"kfold"`` (``folds`` folds, test fold ``fold``) or ``"temporal"`` (each user's
+            ``per_user`` latest ratings).
+        fold, folds, per_user: as above.
+        holdout: the fraction of training ratings each sample hides, in (0, 1).
+        seed: the k-fold shuffle and the hold-out draws.
+
+    Samples: ``sample(batch)`` and ``validation`` are ``(x, y, A)``: ``y`` ``(B, U, I)`` the
+    visible ratings (0 elsewhere), ``A`` the `Inpainting` of their masks, ``x`` ``(B, U, I)`` the
+    hidden ratings and NaN everywhere else (the losses count the observed entries only,
+    `unrolled.train.losses`). ``inputs()`` is ``(y, A)`` with every training rating, for
+    predicting the test set (`test`).
+    """
+
+    def __init__(
+        self,
+        ratings: Ratings | str | Path = "movielens-100k",
+        split: str = "kfold",
+        fold: int = 0,
+        folds: int = 5,
+        per_user: int = 1,
+        holdout: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        self.ratings = load_dataset(ratings)
+        if split not in SPLITS:
+            raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
+        if split == "kfold":
+            splits = kfold(self.ratings, folds, seed)
+            if not 0 <= fold < folds:
+                raise ValueError(f"fold: expected 0 to {folds - 1}, got {fold}")
+            self.train_index, self.test_index = splits[fold]
+        else:
+            self.train_index, self.test_index = temporal_holdout(self.ratings, per_user)
+        if not 0 < holdout < 1:
+            raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
+        self.split, self.holdout, self.seed = split, float(holdout), seed
+        self.train = self.ratings.subset(self.train_index)
+        self.test = self.ratings.subset(self.test_index)
+        self.values, self.mask = self.train.matrix()
+        self.operator = Inpainting(self.mask, self.ratings.shape)
+        self._generator = torch.Generator().manual_seed(seed + 1)
+        self.validation = self._draw(1, torch.Generator().manual_seed(seed))
+
+    def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Inpainting]:
+        hide = torch.rand((batch, *self.mask.shape), generator=generator) < self.holdout
+        hidden = self.mask & hide
+        visible = self.mask & ~hide
+        y = torch.where(visible, self.values, torch.zeros(()))
+        x = torch.where(hidden, self.values, torch.full((), torch.nan))
+        return x, y, Inpainting(visible, self.ratings.shape)
+
+    def sample(self, batch: int) -> tuple[Tensor, Tensor, Inpainting]:
+        """``batch`` fresh inner splits of the training ratings, ``(x, y, A)``."""
+        return self._draw(batch, self._generator)
+
+    def inputs(self) -> tuple[Tensor, Inpainting]:
+        """``(y, A)`` with every training rating: ``y`` ``(1, U, I)``."""
+        return self.values[None], Inpainting(self.mask[None], self.ratings.shape)
+
+    def __repr__(self) -> str:
+        return (
+            f"RatingCompletion({self.ratings!r}, split={self.split!r}, "
+            f"{len(self.train)} training / {len(self.test)} test ratings)"
+        )
+
+
+__all__ = ["SPLITS", "RatingCompletion", "load_dataset"]

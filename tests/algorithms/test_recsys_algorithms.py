@@ -1,0 +1,100 @@
+"""Soft-impute and ALS are the algorithms their papers describe: soft-impute at full rank is
+exact singular-value thresholding of the filled-in matrix, each ALS half-step minimises its
+block exactly, and both predict held-out ratings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import unrolled as ur
+from tests.conftest import ratings_problem, sparse_problem
+from unrolled.algorithms import ALS, SoftImpute
+from unrolled.data import RatingCompletion, synthetic_ratings
+from unrolled.recsys import rating_biases
+
+
+def test_soft_impute_at_full_rank_is_exact_svt_of_the_filled_in_matrix():
+    A, _, y = ratings_problem(m=10, n=14)
+    iterations, lam = 8, 0.1
+    trace = SoftImpute(rank=10, threshold=lam).run(y, A, iterations=iterations, trace=True)[1]
+    W = A.gram(torch.ones_like(y))
+    mu, b, c = rating_biases(y, W)
+    base = mu[:, None, None] + b[:, :, None] + c[:, None, :]
+    R = W * (y - base)
+    tau = lam * torch.linalg.svdvals(R)[:, :1, None]
+    Z = torch.zeros_like(R)
+    for t in range(iterations):
+        U, s, Vh = torch.linalg.svd(W * R + (1 - W) * Z, full_matrices=False)  # the paper's step
+        Z = U @ torch.diag_embed(torch.relu(s - tau[..., 0])) @ Vh
+        torch.testing.assert_close(trace[t], base + Z, rtol=1e-9, atol=1e-9)
+
+
+def holdout_rmse(prediction, p):
+    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
+    error = prediction[0, u, i].clamp(1, 5) - torch.from_numpy(p.test.values)
+    return float(error.square().mean().sqrt())
+
+
+@pytest.mark.parametrize("algorithm", [SoftImpute(rank=8), ALS(rank=5)], ids=["soft-impute", "als"])
+def test_both_predict_held_out_ratings_better_than_the_biases(algorithm):
+    p = RatingCompletion(synthetic_ratings(150, 250, density=0.12, seed=4), seed=4)
+    y, A = p.inputs()
+    W = A.gram(torch.ones_like(y))
+    mu, b, c = rating_biases(y, W)
+    baseline = holdout_rmse(mu[:, None, None] + b[:, :, None] + c[:, None, :], p)
+    rmse = holdout_rmse(algorithm.run(y, A, iterations=30), p)
+    assert rmse < 0.9 * baseline
+
+
+def als_objective(state, lam):
+    P, Q, b, c, R, W, *_ = state
+    fit = W * (R - b[:, :, None] - c[:, None, :] - P @ Q.mT)
+    users = (W.sum(-1).clamp_min(1) * (P.square().sum(-1) + b.square())).sum()
+    items = (W.sum(-2).clamp_min(1) * (Q.square().sum(-1) + c.square())).sum()
+    return fit.square().sum() + lam * (users + items)
+
+
+def test_als_half_steps_minimise_their_blocks_exactly():
+    A, _, y = ratings_problem(m=15, n=20)
+    als = ALS(rank=3)
+    values = als.defaults(A)
+    state = als.init(y, A)
+    previous = float("inf")
+    for t in range(10):
+        state = als.update(state, y, A, ur.Layer(values, t))
+        objective = float(als_objective(state, values["reg"]))
+        assert objective <= previous + 1e-9
+        previous = objective
+    # after the item half-step its block (Q, c) is stationary
+    Q, c = state.Q.clone().requires_grad_(), state.c.clone().requires_grad_()
+    als_objective(state._replace(Q=Q, c=c), values["reg"]).backward()
+    assert Q.grad.abs().max() < 1e-8 and c.grad.abs().max() < 1e-8
+
+
+@pytest.mark.parametrize("algorithm", [SoftImpute, ALS])
+def test_they_need_a_mask_and_real_ratings(algorithm):
+    A, _, y = sparse_problem()
+    with pytest.raises(TypeError, match=r"A: .* unrolled\.ops\.Inpainting"):
+        algorithm().run(y, A, iterations=2)
+    A, _, y = ratings_problem()
+    with pytest.raises(TypeError, match=r"y: .* real ratings"):
+        algorithm().run(y.to(torch.complex128), A, iterations=2)
+    for name, value in (("rank", 0), ("start_iterations", -1)):
+        with pytest.raises((ValueError, TypeError), match=name):
+            algorithm(**{name: value})
+
+
+def test_learned_factories_need_a_mask():
+    A, _, _ = sparse_problem()
+    for name in ("soft-impute-net", "als-net"):
+        with pytest.raises(TypeError, match=f"operator: {name}"):
+            ur.create(name, operator=A)
+
+
+def test_als_net_correction_starts_as_the_identity():
+    A, _, y = ratings_problem()
+    net = ur.create("als-net", operator=A, layers=3, rank=4, correction=True).double()
+    torch.testing.assert_close(net(y), ALS(rank=4).run(y, A, iterations=3), rtol=1e-10, atol=1e-10)
+    assert sum(p.numel() for p in net.parameters()) > 6
+    assert torch.isfinite(net(y)).all()

@@ -1,0 +1,194 @@
+"""The MovieLens readers, id remapping, the splits, the synthetic generator and the training
+problem, whose test ratings must never reach training."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from unrolled.data import (
+    RatingCompletion,
+    Ratings,
+    kfold,
+    movielens_100k,
+    read_ratings,
+    synthetic_ratings,
+    temporal_holdout,
+)
+from unrolled.data import ratings as ratings_module
+
+ROWS = [  # user, item, rating, timestamp: ids out of order, user 10 after user 9
+    (196, 242, 3, 881250949),
+    (10, 302, 4, 891717742),
+    (9, 377, 1, 878887116),
+    (196, 51, 2, 880606923),
+    (9, 242, 5, 886397596),
+    (10, 51, 3, 884182806),
+]
+
+
+def write(path, fmt):
+    if fmt == "udata":
+        text = "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in ROWS)
+    elif fmt == "dat":
+        text = "".join(f"{u}::{i}::{r}::{t}\n" for u, i, r, t in ROWS)
+    else:
+        header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        text = header + "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in ROWS)
+    path.write_text(text)
+    return path
+
+
+NAMES = {"udata": "u.data", "dat": "ratings.dat", "inter": "ml-100k.inter"}
+
+
+@pytest.mark.parametrize("fmt", ["udata", "dat", "inter"])
+def test_every_format_reads_the_same_ratings_with_numeric_id_order(tmp_path, fmt):
+    r = read_ratings(write(tmp_path / NAMES[fmt], fmt))
+    assert len(r) == 6 and r.shape == (3, 4)
+    assert list(r.user_ids) == ["9", "10", "196"]  # numeric, not lexicographic, order
+    assert list(r.item_ids) == ["51", "242", "302", "377"]
+    for n, (u, i, v, t) in enumerate(ROWS):
+        assert r.user_ids[r.users[n]] == str(u) and r.item_ids[r.items[n]] == str(i)
+        assert r.values[n] == v and r.timestamps[n] == t
+    values, mask = r.matrix()
+    assert values.shape == mask.shape == (3, 4) and int(mask.sum()) == 6
+    assert values[r.users[0], r.items[0]] == 3.0
+
+
+def test_the_same_ratings_in_two_formats_get_the_same_indices(tmp_path):
+    a = read_ratings(write(tmp_path / "u.data", "udata"))
+    b = read_ratings(write(tmp_path / "x.inter", "inter"))
+    np.testing.assert_array_equal(a.users, b.users)
+    np.testing.assert_array_equal(a.items, b.items)
+
+
+def test_malformed_files_name_the_line_and_the_fields(tmp_path):
+    path = tmp_path / "u.data"
+    path.write_text("1\t2\t3\t4\n1\t2\t3\n")
+    with pytest.raises(ValueError, match="line 2: expected 4 fields"):
+        read_ratings(path)
+    path.write_text("1\t2\tfive\t4\n")
+    with pytest.raises(ValueError, match="not a number"):
+        read_ratings(path)
+    bad = tmp_path / "r.inter"
+    bad.write_text("user_id:token\titem_id:token\n1\t2\n")
+    with pytest.raises(ValueError, match="'rating' column"):
+        read_ratings(bad)
+    with pytest.raises(ValueError, match="format: cannot tell"):
+        read_ratings(write(tmp_path / "ratings.csv", "udata"))
+    with pytest.raises(ValueError, match="format: expected one of"):
+        read_ratings(path, format="csv")
+    with pytest.raises(FileNotFoundError, match="no ratings file"):
+        read_ratings(tmp_path / "missing.data")
+
+
+def test_ratings_check_their_arrays():
+    with pytest.raises(ValueError, match="values: expected finite"):
+        Ratings.from_ids([1], [1], [np.nan])
+    r = Ratings.from_ids([1, 2], [1, 1], [3, 4])
+    with pytest.raises(ValueError, match="items: expected 2 entries"):
+        Ratings(r.users, r.items[:1], r.values, None, r.user_ids, r.item_ids)
+
+
+def test_movielens_is_found_in_a_recbole_install_without_importing_it(tmp_path, monkeypatch):
+    folder = tmp_path / "recbole" / "dataset_example" / "ml-100k"
+    folder.mkdir(parents=True)
+    (tmp_path / "recbole" / "__init__.py").write_text("raise ImportError('never imported')\n")
+    write(folder / "ml-100k.inter", "inter")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "recbole", raising=False)
+    assert ratings_module.movielens_100k_path() == folder / "ml-100k.inter"
+    assert len(movielens_100k()) == 6
+    assert "recbole" not in sys.modules
+
+
+def test_missing_movielens_says_how_to_get_it(monkeypatch):
+    monkeypatch.setattr(ratings_module, "movielens_100k_path", lambda: None)
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps recbole==1\.2\.1"):
+        movielens_100k()
+
+
+def test_kfold_parts_are_disjoint_cover_everything_and_repeat_with_the_seed():
+    r = synthetic_ratings(50, 80, density=0.1)
+    splits = kfold(r, folds=5, seed=3)
+    tests = np.concatenate([test for _, test in splits])
+    assert np.array_equal(np.sort(tests), np.arange(len(r)))
+    for train, test in splits:
+        assert not np.intersect1d(train, test).size and len(train) + len(test) == len(r)
+        assert abs(len(test) - len(r) / 5) <= 1
+    again = kfold(r, folds=5, seed=3)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again, strict=True))
+    with pytest.raises(ValueError, match="folds: expected 2"):
+        kfold(r, folds=1)
+
+
+def test_temporal_holdout_takes_each_users_latest_ratings():
+    r = synthetic_ratings(40, 60, density=0.1, seed=1)
+    train, test = temporal_holdout(r, per_user=2)
+    assert not np.intersect1d(train, test).size and len(train) + len(test) == len(r)
+    for u in range(r.n_users):
+        mine = np.flatnonzero(r.users == u)
+        held = np.intersect1d(mine, test)
+        if len(mine) <= 2:
+            assert not held.size
+            continue
+        assert len(held) == 2
+        kept = np.setdiff1d(mine, held)
+        assert r.timestamps[held].min() >= r.timestamps[kept].max()
+    no_time = Ratings(r.users, r.items, r.values, None, r.user_ids, r.item_ids)
+    with pytest.raises(ValueError, match="needs timestamps"):
+        temporal_holdout(no_time)
+
+
+def test_synthetic_ratings_follow_their_settings():
+    r = synthetic_ratings(100, 200, density=0.05, seed=0)
+    assert r.shape == (100, 200)
+    assert np.bincount(r.users, minlength=100).min() >= 1
+    assert np.bincount(r.items, minlength=200).min() >= 1
+    assert set(np.unique(r.values)) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert abs(len(r) - 1000) <= 300  # the guaranteed pairs add at most users + items
+    popular = np.bincount(r.items, minlength=200)
+    assert popular.max() > 5 * np.median(popular)  # a long tail
+    mar = synthetic_ratings(100, 200, density=0.05, popularity=0, mnar=0, seed=0)
+    mnar = synthetic_ratings(100, 200, density=0.05, popularity=0, mnar=1.5, seed=0)
+    assert mnar.values.mean() > mar.values.mean() + 0.3  # high ratings seen more often
+    with pytest.raises(ValueError, match="density"):
+        synthetic_ratings(density=0)
+
+
+@pytest.mark.parametrize("split", ["kfold", "temporal"])
+def test_no_test_rating_reaches_training(split):
+    r = synthetic_ratings(60, 90, density=0.1, seed=2)
+    p = RatingCompletion(r, split=split, holdout=0.2, seed=1)
+    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
+    assert len(p.test) > 0
+    x, y, A = p.sample(4)
+    x_val, y_val, A_val = p.validation
+    y_all, A_all = p.inputs()
+    for values, operator, target in ((y, A, x), (y_val, A_val, x_val), (y_all, A_all, None)):
+        seen = operator.gram(torch.ones_like(values))
+        assert (values[:, u, i] == 0).all() and (seen[:, u, i] == 0).all()
+        if target is not None:
+            assert torch.isnan(target[:, u, i]).all()
+    assert not p.mask[u, i].any() and (p.values[u, i] == 0).all()
+    # hidden and visible ratings split the training ratings
+    hidden, visible = ~torch.isnan(x), A.gram(torch.ones_like(y)) > 0
+    assert not (hidden & visible).any()
+    assert torch.equal(hidden | visible, p.mask.expand_as(hidden))
+    assert 0.1 < hidden.sum() / p.mask.sum() / 4 < 0.3
+
+
+def test_rating_completion_checks_its_arguments():
+    r = synthetic_ratings(30, 40, density=0.2)
+    with pytest.raises(ValueError, match="split: expected one of"):
+        RatingCompletion(r, split="random")
+    with pytest.raises(ValueError, match="fold: expected 0 to 4"):
+        RatingCompletion(r, fold=5)
+    with pytest.raises(ValueError, match="holdout"):
+        RatingCompletion(r, holdout=1.0)
+    with pytest.raises(ValueError, match="ratings: expected Ratings"):
+        RatingCompletion("no-such-dataset")
