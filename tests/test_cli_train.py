@@ -52,8 +52,11 @@ def _problem_of(path: Path) -> str:
 
 SPARSE = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "sparse_coding"]
 MIMO = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "mimo"]
+RATINGS = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "ratings"]
 IMAGING = [
-    p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) not in ("sparse_coding", "mimo")
+    p
+    for p in sorted(CONFIGS.glob("*.yaml"))
+    if _problem_of(p) not in ("sparse_coding", "mimo", "ratings")
 ]
 
 
@@ -86,6 +89,37 @@ def test_every_mimo_config_builds_and_detects(path):
     )
     x, y, A = problem.validation
     assert model(y, A).shape == x.shape
+
+
+@pytest.mark.parametrize("path", RATINGS, ids=lambda p: p.name)
+def test_every_ratings_config_builds_and_completes(path):
+    config = runs.load_config(path)
+    assert config.problem_kwargs["ratings"] == "movielens-100k"
+    assert config.train["max_seconds"] <= 900
+    assert config.run_dir == f"runs/{path.stem}"
+    problem = runs.build_problem(config, ratings="synthetic")  # MovieLens is not in CI
+    model = runs.build_model(config, problem)
+    x, y, A = problem.validation
+    assert model(y, A).shape == x.shape
+
+
+RATINGS_CONFIG = """
+model: {name: MODEL, layers: 2, rank: 4}
+problem: {name: ratings, ratings: synthetic, holdout: 0.1}
+train: {schedule: end-to-end, loss: mse, batch_size: 1, max_steps: 3, eval_every: 2, progress: false}
+"""
+
+
+@pytest.mark.parametrize("model", ["soft-impute-net", "als-net"])
+def test_train_and_eval_a_ratings_run(tmp_path, capsys, model):
+    config = write(tmp_path / "ratings.yaml", RATINGS_CONFIG.replace("MODEL", model))
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "Test RMSE and MAE of" in out and "classical" in out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]
+    assert len(rows) >= 2 and all(0.3 < float(r[1]) < 2.0 for r in rows[-2:])
 
 
 MIMO_CONFIG = """

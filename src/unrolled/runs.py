@@ -33,7 +33,7 @@ from .analysis import CLASSICAL_LAMBDA
 from .comms import mmse
 from .config import ConfigError, check_kwargs, load_yaml
 from .core import get, list_models, unroll
-from .data import PROBLEMS, MIMODetection
+from .data import PROBLEMS, MIMODetection, RatingCompletion
 from .metrics import nmse_db, psnr, ssim
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
@@ -281,7 +281,7 @@ def _per_layer(trace: Tensor, x: Tensor, reduction: str) -> Tensor:
 @torch.no_grad()
 def evaluate(
     run_dir: str | os.PathLike[str], test_size: int | None = None
-) -> Evaluation | ImageEvaluation | DetectionEvaluation:
+) -> Evaluation | ImageEvaluation | DetectionEvaluation | RatingEvaluation:
     """Rebuild a `train_run` run from its directory and measure it on the test set.
 
     Raises:
@@ -303,6 +303,8 @@ def evaluate(
     model.eval()
     if isinstance(problem, MIMODetection):
         return _evaluate_detection(config, problem, model)
+    if isinstance(problem, RatingCompletion):
+        return _evaluate_ratings(config, problem, model)
     if len(problem.test) == 3:
         return _evaluate_images(config, problem, model)
     x, y = problem.test
@@ -384,8 +386,55 @@ def _evaluate_detection(config: RunConfig, problem: Any, model: nn.Module) -> De
     )
 
 
-def format_evaluation(result: Evaluation | ImageEvaluation | DetectionEvaluation) -> str:
+@dataclass(frozen=True)
+class RatingEvaluation:
+    """A matrix-completion run on its split's test ratings, predicted from every training
+    rating: RMSE and MAE after each layer ``(K,)`` (clipped to the training ratings' scale), and
+    the RMSE of the classical algorithm the network started from, after as many iterations."""
+
+    config: RunConfig
+    problem: Any
+    test_size: int
+    rmse: Tensor
+    mae: Tensor
+    classical_rmse: Tensor
+
+
+def _evaluate_ratings(config: RunConfig, problem: Any, model: nn.Module) -> RatingEvaluation:
+    from .analysis.recsys import scores
+
+    y, A = problem.inputs()
+    _, trace = model(y, A, trace=True)  # (K, 1, U, I)
+    _, classical = model.algorithm.run(y, A, iterations=int(trace.shape[0]), trace=True)
+    ours = [scores(t, problem) for t in trace]
+    return RatingEvaluation(
+        config,
+        problem,
+        len(problem.test),
+        torch.tensor([s["rmse"] for s in ours]),
+        torch.tensor([s["mae"] for s in ours]),
+        torch.tensor([scores(t, problem)["rmse"] for t in classical]),
+    )
+
+
+def format_evaluation(
+    result: Evaluation | ImageEvaluation | DetectionEvaluation | RatingEvaluation,
+) -> str:
     """The per-layer table of `evaluate`, with a header line."""
+    if isinstance(result, RatingEvaluation):
+        lines = [
+            f"Test RMSE and MAE of {result.config.model} on {result.problem!r} "
+            f"({result.test_size} test ratings), and its classical algorithm's RMSE at the same "
+            "number of iterations:",
+            f"{'layer':>5}  {'RMSE':>8}  {'MAE':>8}  {'classical':>9}",
+        ]
+        lines.append("-" * len(lines[-1]))
+        for k in range(len(result.rmse)):
+            lines.append(
+                f"{k + 1:>5}  {float(result.rmse[k]):>8.4f}  {float(result.mae[k]):>8.4f}  "
+                f"{float(result.classical_rmse[k]):>9.4f}"
+            )
+        return "\n".join(lines)
     if isinstance(result, DetectionEvaluation):
         lines = [
             f"Test symbol error rate of {result.config.model} on {result.problem!r}, "
@@ -429,6 +478,7 @@ __all__ = [
     "DetectionEvaluation",
     "Evaluation",
     "ImageEvaluation",
+    "RatingEvaluation",
     "RunConfig",
     "TrainResult",
     "build_model",
