@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LOCAL_TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),--find-links $(dir $(LOCAL_TORCH_WHEEL)) -c constraints/local-torch.txt,)
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench movielens clean
 
 $(BIN)/.installed: pyproject.toml constraints/local-torch.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/overhead.py
+
+# MovieLens-100K for the recommendation benchmark: the recbole 1.2.1 wheel carries it; without
+# its dependencies (we only read the file, never import recbole).
+movielens: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -40,3 +40,15 @@ def test_readme_mimo_example_runs():
     namespace: dict = {}
     exec(compile(blocks[2], "README.md", "exec"), namespace)
     assert namespace["ser"] < namespace["mmse"]  # OAMP-Net2 detects better than MMSE
+
+
+def test_readme_recommendation_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 4, "README has no recommendation example"
+    torch.manual_seed(0)
+    namespace: dict = {}
+    exec(compile(blocks[3], "README.md", "exec"), namespace)
+    t = namespace["problem"].test
+    mean = float(namespace["problem"].train.values.mean())
+    global_mean = float(((torch.from_numpy(t.values) - mean) ** 2).mean().sqrt())
+    assert namespace["rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings

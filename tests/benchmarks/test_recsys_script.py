@@ -1,0 +1,35 @@
+"""The recommendation benchmark runs a fold end to end (on synthetic ratings, MovieLens not being
+in CI), merges it, summarises over folds and prints its table with the published numbers."""
+
+from __future__ import annotations
+
+import json
+
+from tests.benchmarks._load import load
+from unrolled.data import synthetic_ratings
+
+
+def test_a_fold_runs_merges_and_tabulates(tmp_path, monkeypatch, capsys):
+    bench = load("recsys")
+    small_si = {"rank": 4, "grid": (0.3,), "iterations": 5, "layers": 2, "lr": 1e-2}
+    small_als = {"rank": 3, "grid": (0.1,), "iterations": 4, "layers": 2, "lr": 1e-2}
+    monkeypatch.setattr(bench, "SOFT_IMPUTE", small_si)
+    monkeypatch.setattr(bench, "ALS_SETTINGS", small_als)
+    path = tmp_path / "ratings.inter"
+    r = synthetic_ratings(50, 70, density=0.2, seed=3)
+    rows = "".join(
+        f"{r.user_ids[u]}\t{r.item_ids[i]}\t{v:g}\t{t}\n"
+        for u, i, v, t in zip(r.users, r.items, r.values, r.timestamps, strict=True)
+    )
+    path.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + rows)
+    out = tmp_path / "recsys.json"
+    argv = ["--folds", "0", "1", "--seconds", "1", "--mf-epochs", "2", "--data", str(path),
+            "--out", str(out)]  # fmt: skip
+    data = bench.main(argv)
+    saved = json.loads(out.read_text())
+    assert sorted(saved["folds"]) == ["0", "1"] and saved["summary"]["als-net"]["folds"] == 2
+    assert saved["published"]["rmse"]["SVD"] == 0.934
+    assert data["summary"]["biased-mf"]["rmse"] > 0
+    table = capsys.readouterr().out
+    assert "unrolled ALS (ours)" in table and "SVD 0.934" in table
+    assert bench.main(["--table", "--out", str(out)])["summary"] == saved["summary"]
