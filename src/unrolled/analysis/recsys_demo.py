@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import RatingCompletion, Ratings, movielens_100k_path, synthetic_ratings
-from .recsys import ALS_SETTINGS, LABELS, SOFT_IMPUTE, compare
+from .recsys import ALS_SETTINGS, AT_BEST, LABELS, SOFT_IMPUTE, compare
 
 
 def run_recsys_demo(
@@ -50,7 +50,8 @@ def run_recsys_demo(
         r = results[key]
         depth = (
             f"{r['layers']} layers" if "layers" in r
-            else f"best after {r['iterations_to_best']} iterations" if "iterations_to_best" in r
+            else f"within {AT_BEST:g} of its best after {r['iterations_to_best']} iterations"
+            if "iterations_to_best" in r
             else ""
         )  # fmt: skip
         log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}  {depth}")
