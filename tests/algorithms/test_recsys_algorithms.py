@@ -98,3 +98,11 @@ def test_als_net_correction_starts_as_the_identity():
     torch.testing.assert_close(net(y), ALS(rank=4).run(y, A, iterations=3), rtol=1e-10, atol=1e-10)
     assert sum(p.numel() for p in net.parameters()) > 6
     assert torch.isfinite(net(y)).all()
+
+
+def test_soft_impute_net_before_training_is_soft_impute():
+    A, _, y = ratings_problem()
+    net = ur.create("soft-impute-net", operator=A, layers=4, rank=6, threshold=0.2).double()
+    expected = SoftImpute(rank=6, threshold=0.2).run(y, A, iterations=4)
+    torch.testing.assert_close(net(y), expected, rtol=1e-10, atol=1e-10)
+    assert set(net.param_values()) == {"step", "threshold"}
