@@ -9,11 +9,14 @@ One system per call; each merges into benchmarks/results/mimo.json:
     python benchmarks/mimo.py --system 16x16-qpsk --seconds 240
     python benchmarks/mimo.py --system 60x30-bpsk --seconds 240      # DetNet's real BPSK
     python benchmarks/mimo.py --part speed                           # detections/s, latency
+    python benchmarks/mimo.py --system 4x4-qpsk --per-snr --seconds 90   # one network per SNR
     python benchmarks/mimo.py --table | --plot
 
 SNR follows `unrolled.comms.channel`: per receive antenna, Es/N0, channel entries of variance
 1/n. Learned detectors train with `unrolled.train.fit` on fresh channels at SNRs uniform in the
-system's training range, then every detector is measured on the same samples at each SNR:
+system's training range (with ``--per-snr``, as He et al.'s code does: a network trained at
+each grid SNR alone and measured there, on a coarser grid, key ``"<system> per-snr"``), then
+every detector is measured on the same samples at each SNR:
 a point stops after ``--errors`` symbol errors or ``--symbols`` symbols (Wilson 95 % intervals
 in the JSON). The SNR at SER 10⁻³ is interpolated log-linearly between grid points.
 """
@@ -21,6 +24,7 @@ in the JSON). The SNR at SER 10⁻³ is interpolated log-linearly between grid p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import math
@@ -85,13 +89,16 @@ def problem(system: System, snr: float | tuple[float, float], seed: int) -> MIMO
     )
 
 
-def train(name: str, system: System, seconds: float, seed: int) -> tuple[torch.nn.Module, dict]:
-    """``name`` trained on fresh channels over the system's SNR range; DetNet on the real-valued
-    equivalent with its log(k) per-layer loss."""
+def train(
+    name: str, system: System, seconds: float, seed: int, snr: tuple[float, float] | None = None
+) -> tuple[torch.nn.Module, dict]:
+    """``name`` trained on fresh channels over ``snr`` (default: the system's training range);
+    DetNet on the real-valued equivalent with its log(k) per-layer loss."""
     torch.manual_seed(seed)
     real = name == "detnet"
+    snr = system.train_snr if snr is None else snr
     p = MIMODetection(
-        system.receive, system.transmit, system.constellation, snr_db=system.train_snr,
+        system.receive, system.transmit, system.constellation, snr_db=snr,
         correlation=system.correlation, real=real, seed=seed, validation_size=2000, test_size=1,
     )  # fmt: skip
     layers = system.layers[name]
@@ -109,7 +116,7 @@ def train(name: str, system: System, seconds: float, seed: int) -> tuple[torch.n
         "parameters": sum(q.numel() for q in net.parameters()),
         "train_seconds": round(time.perf_counter() - t0, 1),
         "train_steps": steps[-1] if steps else 0,
-        "train_snr_db": list(system.train_snr),
+        "train_snr_db": list(snr),
     }
     return net, info
 
@@ -152,12 +159,17 @@ def snr_at(curve: list[dict], target: float = TARGET_SER) -> float | None:
 
 
 @torch.no_grad()
-def curves(system: System, detect: dict[str, Callable], args: argparse.Namespace) -> dict:
+def curves(
+    system: System, detect_at: Callable[[float], dict[str, Callable]], args: argparse.Namespace
+) -> dict:
+    """SER and BER of ``detect_at(snr)``'s detectors at each of the system's SNRs."""
     c = ur.comms.Constellation(system.constellation)
-    out: dict[str, list[dict]] = {name: [] for name in detect}
+    out: dict[str, list[dict]] = {}
     for snr in system.snrs:
         p = problem(system, float(snr), args.seed + 1)
+        detect = detect_at(float(snr))
         for name, fn in detect.items():
+            out.setdefault(name, [])
             if out[name] and out[name][-1]["ser"]["rate"] == 0:
                 continue  # no errors at a lower SNR: none to find higher up
             gen = torch.Generator().manual_seed(args.seed + 100 + int(snr))
@@ -188,7 +200,31 @@ def run_system(args: argparse.Namespace) -> dict:
         print(f"{args.system}: training {name} for {args.seconds} s", flush=True)
         nets[name], info[name] = train(name, system, args.seconds, args.seed)
     detect = detectors(system, nets)
-    data = curves(system, detect, args)
+    return summarise(system, curves(system, lambda snr: detect, args), info, args)
+
+
+def run_per_snr(args: argparse.Namespace) -> dict:
+    """The authors' protocol: one network per SNR, trained at that SNR alone and measured there,
+    next to OAMP and ML on the same samples. ``--snrs`` sets the grid (each point costs a
+    training budget)."""
+    base = SYSTEMS[args.system]
+    system = dataclasses.replace(base, snrs=tuple(args.snrs), classical=("oamp",))
+    nets: dict[float, dict[str, torch.nn.Module]] = {}
+    info: dict[str, dict] = {}
+    for snr in system.snrs:
+        nets[snr] = {}
+        for name in system.learned:
+            print(f"{args.system}: training {name} at {snr} dB for {args.seconds} s", flush=True)
+            net, info[f"{name} at {snr:g} dB"] = train(
+                name, system, args.seconds, args.seed, snr=(snr, snr)
+            )
+            nets[snr][f"{name} (one per SNR)"] = net
+    data = curves(system, lambda snr: detectors(system, nets[snr]), args)
+    return summarise(system, data, info, args)
+
+
+def summarise(system: System, data: dict, info: dict, args: argparse.Namespace) -> dict:
+    """The JSON entry of a system: its curves, each detector's SNR at SER 10⁻³ and gap to ML."""
     ml = next((k for k in data if k.startswith("ml")), None)
     snr_ml = snr_at(data[ml]) if ml else None
     summary = {}
@@ -273,7 +309,7 @@ def markdown(data: dict) -> str:
         "| --- | --- | --- | --- |",
     ]
     for key, entry in data.items():
-        if key not in SYSTEMS:
+        if not isinstance(entry, dict) or "summary" not in entry:
             continue
         for name, s in entry["summary"].items():
             snr = "—" if s["snr_at_ser_1e-3"] is None else f"{s['snr_at_ser_1e-3']:.1f}"
@@ -297,10 +333,13 @@ def plot(data: dict, path: Path) -> Path:
     systems = [k for k in data if k in SYSTEMS]
     fig, axes = plt.subplots(1, len(systems), figsize=(4.5 * len(systems), 4), squeeze=False)
     for ax, key in zip(axes[0], systems, strict=True):
-        for name, curve in data[key]["curves"].items():
+        per_snr = data.get(f"{key} per-snr", {}).get("curves", {})
+        learned_per_snr = {k: v for k, v in per_snr.items() if k.endswith("(one per SNR)")}
+        for name, curve in {**data[key]["curves"], **learned_per_snr}.items():
             pts = [(c["snr_db"], c["ser"]["rate"]) for c in curve if c["ser"]["rate"] > 0]
             if pts:
-                ax.semilogy(*zip(*pts, strict=True), marker="o", ms=3, label=name)
+                ls = "--" if name in learned_per_snr else "-"
+                ax.semilogy(*zip(*pts, strict=True), marker="o", ms=3, ls=ls, label=name)
         ax.axhline(TARGET_SER, color="grey", lw=0.5, ls="--")
         ax.set(title=key, xlabel="SNR (dB, per receive antenna)", ylabel="SER")
         ax.grid(True, which="both", lw=0.3)
@@ -316,6 +355,16 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--system", choices=sorted(SYSTEMS))
     parser.add_argument("--part", choices=["speed"])
+    parser.add_argument(
+        "--per-snr", action="store_true", help="one learned network per SNR (the authors' protocol)"
+    )
+    parser.add_argument(
+        "--snrs",
+        type=float,
+        nargs="+",
+        default=[14.0, 18.0, 22.0, 26.0, 30.0],
+        help="the SNR grid of --per-snr (dB)",
+    )
     parser.add_argument(
         "--seconds", type=float, default=120, help="training budget per learned detector"
     )
@@ -345,6 +394,9 @@ def main(argv: list[str] | None = None) -> dict:
         return merge_results(args.out, "speed", speed(args))["speed"]
     if args.system is None:
         parser.error("--system is required (or --part speed, --table, --plot)")
+    if args.per_snr:
+        key = f"{args.system} per-snr"
+        return merge_results(args.out, key, run_per_snr(args))[key]
     return merge_results(args.out, args.system, run_system(args))[args.system]
 
 

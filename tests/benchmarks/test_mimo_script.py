@@ -47,3 +47,27 @@ def test_a_system_runs_and_merges(bench, tmp_path, monkeypatch, capsys):
     bench.main(["--table", "--plot", str(tmp_path / "mimo.png"), "--out", str(out)])
     printed = capsys.readouterr().out
     assert "| 4x4-qpsk | oamp-net2 |" in printed and (tmp_path / "mimo.png").exists()
+
+
+def test_per_snr_trains_one_network_per_point(bench, tmp_path, monkeypatch, capsys):
+    small = dataclasses.replace(
+        bench.SYSTEMS["4x4-qpsk"], snrs=(10.0, 30.0), layers={"oamp-net2": 2}
+    )
+    monkeypatch.setitem(bench.SYSTEMS, "4x4-qpsk", small)
+    out = tmp_path / "mimo.json"
+    argv = ["--system", "4x4-qpsk", "--seconds", "1", "--errors", "5", "--symbols", "400",
+            "--batch", "100", "--out", str(out)]  # fmt: skip
+    bench.main(argv)
+    result = bench.main([*argv, "--per-snr", "--snrs", "10", "20"])
+    assert set(result["curves"]) == {"oamp", "oamp-net2 (one per SNR)", "ml"}
+    assert [p["snr_db"] for p in result["curves"]["oamp"]] == [10.0, 20.0]
+    trained = result["training"]
+    assert [trained[k]["train_snr_db"] for k in ("oamp-net2 at 10 dB", "oamp-net2 at 20 dB")] == [
+        [10.0, 10.0],
+        [20.0, 20.0],
+    ]
+    assert "4x4-qpsk per-snr" in json.loads(out.read_text())
+    bench.main(["--table", "--plot", str(tmp_path / "mimo.png"), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "| 4x4-qpsk per-snr | oamp-net2 (one per SNR) |" in printed
+    assert "| 4x4-qpsk | oamp-net2 |" in printed and (tmp_path / "mimo.png").exists()
