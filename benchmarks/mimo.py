@@ -331,6 +331,8 @@ def plot(data: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     systems = [k for k in data if k in SYSTEMS]
+    colors: dict[str, Any] = {}  # one colour per detector in every panel
+    palette = iter(plt.get_cmap("tab10").colors)
     fig, axes = plt.subplots(1, len(systems), figsize=(4.5 * len(systems), 4), squeeze=False)
     for ax, key in zip(axes[0], systems, strict=True):
         per_snr = data.get(f"{key} per-snr", {}).get("curves", {})
@@ -338,8 +340,13 @@ def plot(data: dict, path: Path) -> Path:
         for name, curve in {**data[key]["curves"], **learned_per_snr}.items():
             pts = [(c["snr_db"], c["ser"]["rate"]) for c in curve if c["ser"]["rate"] > 0]
             if pts:
+                base = name.split(" (")[0]  # "ml (sphere)" is ML's colour
+                if base not in colors:
+                    colors[base] = next(palette)
                 ls = "--" if name in learned_per_snr else "-"
-                ax.semilogy(*zip(*pts, strict=True), marker="o", ms=3, ls=ls, label=name)
+                ax.semilogy(
+                    *zip(*pts, strict=True), marker="o", ms=3, ls=ls, c=colors[base], label=name
+                )
         ax.axhline(TARGET_SER, color="grey", lw=0.5, ls="--")
         ax.set(title=key, xlabel="SNR (dB, per receive antenna)", ylabel="SER")
         ax.grid(True, which="both", lw=0.3)

@@ -51,4 +51,4 @@ def test_readme_recommendation_example_runs():
     t = namespace["problem"].test
     mean = float(namespace["problem"].train.values.mean())
     global_mean = float(((torch.from_numpy(t.values) - mean) ** 2).mean().sqrt())
-    assert namespace["rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings
+    assert namespace["test_rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings
