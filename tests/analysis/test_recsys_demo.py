@@ -44,8 +44,26 @@ def test_compare_scores_every_method_and_tunes_on_training_ratings(monkeypatch):
         assert min(r["rmse_per_iteration"]) == r["best_rmse"]
         assert out[f"{name}-net"]["layers"] in (2, 3)
     assert out["biases"]["rmse"] < out["global-mean"]["rmse"]
+    assert "recall@10" not in out["global-mean"]  # one score for every item ranks nothing
+    for name in set(recsys.LABELS) - {"global-mean"}:
+        assert 0 <= out[name]["recall@10"] <= 1 and 0 <= out[name]["ndcg@10"] <= 1
     summary = recsys.summarise([out, out])
     assert summary["als"]["rmse"] == round(out["als"]["rmse"], 4) and summary["als"]["rmse_sd"] == 0
+
+
+def test_top_n_ranks_unrated_items_and_counts_liked_test_ratings():
+    p = small_problem()
+    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
+    liked = torch.from_numpy(p.test.values) >= recsys.LIKED
+    x = torch.ones((1, *p.mask.shape))
+    x[0, u[liked], i[liked]] = 5.0
+    x[0][p.mask] = 100.0  # training items score highest, but are never recommended
+    perfect = recsys.scores(x, p, ranked=True)
+    assert perfect["recall@10"] == 1.0 and perfect["ndcg@10"] == 1.0
+    x[0, u[liked], i[liked]] = 0.0  # liked items last
+    worst = recsys.scores(x, p, ranked=True)
+    assert worst["recall@10"] < 0.1 and worst["ndcg@10"] < 0.1
+    assert set(recsys.scores(x, p)) == {"rmse", "mae"}
 
 
 def test_the_demo_falls_back_to_synthetic_ratings_and_says_so(tmp_path, monkeypatch):

@@ -31,5 +31,6 @@ def test_a_fold_runs_merges_and_tabulates(tmp_path, monkeypatch, capsys):
     assert saved["published"]["rmse"]["SVD"] == 0.934
     assert data["summary"]["biased-mf"]["rmse"] > 0
     table = capsys.readouterr().out
-    assert "unrolled ALS (ours)" in table and "SVD 0.934" in table
+    assert "unrolled ALS (ours)" in table and "SVD 0.934" in table and "NDCG@10" in table
+    assert 0 <= saved["summary"]["als-net"]["ndcg@10"] <= 1
     assert bench.main(["--table", "--out", str(out)])["summary"] == saved["summary"]

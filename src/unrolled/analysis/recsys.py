@@ -1,11 +1,14 @@
 """Matrix completion against the classical methods on one evaluation split of a rating set: RMSE
-and MAE on its test ratings, the iterations each classical algorithm needs to reach its best, the
+and MAE on its test ratings, Recall@10 and NDCG@10 of the lists they rank, the iterations each classical algorithm needs to reach its best, the
 layers of the unrolled networks, and training time. `benchmarks/recsys.py` runs it on every
 fold of MovieLens-100K; ``unrolled demo --task recsys`` on one.
 
 Hyperparameters (λ of soft-impute and ALS) are chosen on the problem's validation split (a
 hold-out of the *training* ratings), never on the test ratings; predictions are clipped to the
-rating scale of the training ratings, for every method alike (as Surprise does).
+rating scale of the training ratings, for every method alike (as Surprise does). Top-N lists
+rank, for each user, every item it did not rate in training by the unclipped prediction; its
+test ratings of at least `LIKED` are the relevant items (implicit feedback from explicit
+ratings).
 """
 
 from __future__ import annotations
@@ -15,17 +18,23 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ..algorithms import ALS, SoftImpute
 from ..core import Algorithm, Layer, create
 from ..data import RatingCompletion
+from ..metrics import ndcg_at_k, recall_at_k
 from ..recsys import fit_biased_mf, rating_biases
 from ..train import fit
 
 #: A classical run is "at its best" once within this RMSE of its lowest.
 AT_BEST = 1e-3
+
+#: Top-N: the list length, and the test rating from which an item counts as liked.
+TOP_N = 10
+LIKED = 4.0
 
 #: Methods in table order, with the label the README prints.
 LABELS = {
@@ -54,13 +63,22 @@ def _pairs(p: RatingCompletion, which: str) -> tuple[Tensor, Tensor, Tensor]:
     return torch.from_numpy(r.users), torch.from_numpy(r.items), torch.from_numpy(r.values)
 
 
-def scores(x: Tensor, p: RatingCompletion) -> dict[str, float]:
+def scores(x: Tensor, p: RatingCompletion, ranked: bool = False) -> dict[str, float]:
     """RMSE and MAE of the predictions ``x`` ``(1, U, I)`` on the test ratings, clipped to the
-    training ratings' scale."""
+    training ratings' scale; with ``ranked``, also Recall@`TOP_N` and NDCG@`TOP_N` of each
+    user's list of the items it did not rate in training (relevant: test ratings ≥ `LIKED`)."""
     u, i, values = _pairs(p, "test")
     lo, hi = float(p.train.values.min()), float(p.train.values.max())
     error = x[0, u, i].detach().double().clamp(lo, hi) - values.double()
-    return {"rmse": float(error.square().mean().sqrt()), "mae": float(error.abs().mean())}
+    out = {"rmse": float(error.square().mean().sqrt()), "mae": float(error.abs().mean())}
+    if ranked:
+        liked = values >= LIKED
+        relevant = torch.zeros_like(p.mask)
+        relevant[u[liked], i[liked]] = True
+        ranking = x[0].detach()
+        out[f"recall@{TOP_N}"] = float(recall_at_k(ranking, relevant, TOP_N, exclude=p.mask))
+        out[f"ndcg@{TOP_N}"] = float(ndcg_at_k(ranking, relevant, TOP_N, exclude=p.mask))
+    return out
 
 
 def _rmse_on(x: Tensor, target: Tensor) -> float:
@@ -108,22 +126,18 @@ def classical(
     value, validation = tune(make, grid, p, iterations)
     tuned = time.perf_counter() - t0
     y, A = p.inputs()
-    curve: list[float] = []
-    final: dict[str, float] = {}
-    count = 0
+    last: list[Tensor] = []
 
     def score(x: Tensor) -> float:
-        nonlocal final, count
-        count += 1
-        final = scores(x, p)
-        return final["rmse"]
+        last[:] = [x]
+        return scores(x, p)["rmse"]
 
     t0 = time.perf_counter()
     curve = iterate(make(value), y, A, iterations, score)
     seconds = time.perf_counter() - t0
     best = min(curve)
     return {
-        **final,
+        **scores(last[0], p, ranked=True),
         "iterations": iterations,
         "best_rmse": round(best, 5),
         "iterations_to_best": next(t + 1 for t, r in enumerate(curve) if r <= best + AT_BEST),
@@ -157,7 +171,7 @@ def unrolled(
     net.eval()
     t0 = time.perf_counter()
     with torch.no_grad():
-        after = scores(net(y, A), p)
+        after = scores(net(y, A), p, ranked=True)
     return {
         **after,
         "layers": layers,
@@ -181,18 +195,18 @@ def baselines(p: RatingCompletion, mf_epochs: int = 20, mf_factors: int = 100) -
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
     mu, b, c = rating_biases(y, W)
+    # one score for every item: no ranking to measure
     out["global-mean"] = {**scores(mu[:, None, None].expand_as(y), p), "seconds": 0.0}
     bias = mu[:, None, None] + b[:, :, None] + c[:, None, :]
-    out["biases"] = {**scores(bias, p), "seconds": round(time.perf_counter() - t0, 2)}
+    out["biases"] = {**scores(bias, p, ranked=True), "seconds": round(time.perf_counter() - t0, 2)}
     t = p.train
     t0 = time.perf_counter()
     mf = fit_biased_mf(t.users, t.items, t.values, t.shape, factors=mf_factors,
                        epochs=mf_epochs, seed=p.seed)  # fmt: skip
     seconds = time.perf_counter() - t0
-    u, i, _ = _pairs(p, "test")
-    full = torch.zeros_like(y, dtype=torch.float64)
-    full[0, u, i] = torch.from_numpy(mf.predict(u.numpy(), i.numpy()))
-    out["biased-mf"] = {**scores(full, p), "seconds": round(seconds, 2),
+    users, items = (a.ravel() for a in np.indices(y.shape[1:]))  # every pair: lists rank them all
+    full = torch.from_numpy(mf.predict(users, items)).reshape(y.shape)
+    out["biased-mf"] = {**scores(full, p, ranked=True), "seconds": round(seconds, 2),
                         "factors": mf_factors, "epochs": mf_epochs}  # fmt: skip
     for key in out:
         out[key]["label"] = LABELS[key]
@@ -235,8 +249,9 @@ def summarise(folds: list[dict[str, Any]]) -> dict[str, Any]:
         if not runs:
             continue
         entry: dict[str, Any] = {"label": LABELS[name], "folds": len(runs)}
-        for key in ("rmse", "mae", "best_rmse", "iterations_to_best", "layers", "seconds",
-                    "tuning_seconds", "train_seconds"):  # fmt: skip
+        for key in ("rmse", "mae", f"recall@{TOP_N}", f"ndcg@{TOP_N}", "best_rmse",
+                    "iterations_to_best", "layers", "seconds", "tuning_seconds",
+                    "train_seconds"):  # fmt: skip
             values = [r[key] for r in runs if key in r]
             if values:
                 mean = sum(values) / len(values)
@@ -251,7 +266,9 @@ __all__ = [
     "ALS_SETTINGS",
     "AT_BEST",
     "LABELS",
+    "LIKED",
     "SOFT_IMPUTE",
+    "TOP_N",
     "baselines",
     "classical",
     "compare",

@@ -45,7 +45,7 @@ def run_recsys_demo(
     p = RatingCompletion(ratings, fold=0, seed=seed)
     log(f"{name}, fold 1 of 5: {p!r}; each unrolled network trains {seconds / 2:g} s")
     results = compare(p, seconds / 2, SOFT_IMPUTE, ALS_SETTINGS, mf_epochs=mf_epochs, log=log)
-    log(f"{'method':<34}{'RMSE':>8}{'MAE':>8}  depth")
+    log(f"{'method':<34}{'RMSE':>8}{'MAE':>8}{'Rec@10':>8}{'NDCG@10':>8}  depth")
     for key, label in LABELS.items():
         r = results[key]
         depth = (
@@ -54,7 +54,8 @@ def run_recsys_demo(
             if "iterations_to_best" in r
             else ""
         )  # fmt: skip
-        log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}  {depth}")
+        recall, ndcg = (f"{r[k]:>8.4f}" if k in r else f"{'':>8}" for k in ("recall@10", "ndcg@10"))
+        log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}{recall}{ndcg}  {depth}")
     path = Path(run_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / "recsys.json").write_text(json.dumps({"data": name, "results": results}, indent=2))
