@@ -1,6 +1,6 @@
-"""Recommendation: MovieLens-100K, 5-fold cross-validation, RMSE, MAE, Recall@10 and NDCG@10 of the unrolled
-soft-impute and ALS next to their classical algorithms, biased MF by SGD, the baseline biases
-and the global mean, beside Surprise's published numbers; and how many layers the unrolled
+"""Recommendation: MovieLens-100K, 5-fold cross-validation, RMSE, MAE, Recall@10 and NDCG@10 of the
+unrolled soft-impute and ALS next to their classical algorithms, biased MF by SGD, the baseline
+biases and the global mean, beside Surprise's published numbers; and how many layers the unrolled
 networks use against the iterations their classical algorithms need to reach their best.
 
     python benchmarks/recsys.py --seconds 90            # every fold, into results/recsys.json

@@ -1,7 +1,8 @@
-"""Matrix completion against the classical methods on one evaluation split of a rating set: RMSE
-and MAE on its test ratings, Recall@10 and NDCG@10 of the lists they rank, the iterations each classical algorithm needs to reach its best, the
-layers of the unrolled networks, and training time. `benchmarks/recsys.py` runs it on every
-fold of MovieLens-100K; ``unrolled demo --task recsys`` on one.
+"""Matrix completion against the classical methods on one evaluation split of a rating set: RMSE and
+MAE on its test ratings, Recall@10 and NDCG@10 of the lists they rank, the iterations each
+classical algorithm needs to reach its best, the layers of the unrolled networks, and training
+time. `benchmarks/recsys.py` runs it on every fold of MovieLens-100K; ``unrolled demo --task
+recsys`` on one.
 
 Hyperparameters (λ of soft-impute and ALS) are chosen on the problem's validation split (a
 hold-out of the *training* ratings), never on the test ratings; predictions are clipped to the
