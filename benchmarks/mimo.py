@@ -9,7 +9,7 @@ One system per call; each merges into benchmarks/results/mimo.json:
     python benchmarks/mimo.py --system 16x16-qpsk --seconds 240
     python benchmarks/mimo.py --system 60x30-bpsk --seconds 240      # DetNet's real BPSK
     python benchmarks/mimo.py --part speed                           # detections/s, latency
-    python benchmarks/mimo.py --system 4x4-qpsk --per-snr --seconds 90   # one network per SNR
+    python benchmarks/mimo.py --system 4x4-qpsk --per-snr --seconds 120  # one network per SNR
     python benchmarks/mimo.py --table | --plot
 
 SNR follows `unrolled.comms.channel`: per receive antenna, Es/N0, channel entries of variance

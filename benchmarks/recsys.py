@@ -25,7 +25,14 @@ from typing import Any
 
 import torch
 
-from unrolled.analysis.recsys import ALS_SETTINGS, LABELS, SOFT_IMPUTE, compare, summarise
+from unrolled.analysis.recsys import (
+    ALS_SETTINGS,
+    LABELS,
+    RANKING,
+    SOFT_IMPUTE,
+    compare,
+    summarise,
+)
 from unrolled.analysis.results import merge_results
 from unrolled.data import RatingCompletion
 
@@ -58,9 +65,7 @@ def markdown(data: dict[str, Any]) -> str:
         if name not in summary:
             continue
         s = summary[name]
-        best, recall, ndcg = (
-            f"{s[k]:.4f}" if k in s else "" for k in ("best_rmse", "recall@10", "ndcg@10")
-        )
+        best, recall, ndcg = (f"{s[k]:.4f}" if k in s else "" for k in ("best_rmse", *RANKING))
         depth = (
             f"{s['layers']:.0f} layers" if "layers" in s
             else f"{s['iterations_to_best']:.1f}" if "iterations_to_best" in s else ""

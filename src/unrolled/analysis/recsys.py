@@ -36,6 +36,8 @@ AT_BEST = 1e-3
 #: Top-N: the list length, and the test rating from which an item counts as liked.
 TOP_N = 10
 LIKED = 4.0
+#: The keys `scores` adds with ``ranked``.
+RANKING = (f"recall@{TOP_N}", f"ndcg@{TOP_N}")
 
 #: Methods in table order, with the label the README prints.
 LABELS = {
@@ -77,8 +79,8 @@ def scores(x: Tensor, p: RatingCompletion, ranked: bool = False) -> dict[str, fl
         relevant = torch.zeros_like(p.mask)
         relevant[u[liked], i[liked]] = True
         ranking = x[0].detach()
-        out[f"recall@{TOP_N}"] = float(recall_at_k(ranking, relevant, TOP_N, exclude=p.mask))
-        out[f"ndcg@{TOP_N}"] = float(ndcg_at_k(ranking, relevant, TOP_N, exclude=p.mask))
+        for key, metric in zip(RANKING, (recall_at_k, ndcg_at_k), strict=True):
+            out[key] = float(metric(ranking, relevant, TOP_N, exclude=p.mask))
     return out
 
 
@@ -127,10 +129,11 @@ def classical(
     value, validation = tune(make, grid, p, iterations)
     tuned = time.perf_counter() - t0
     y, A = p.inputs()
-    last: list[Tensor] = []
+    last = y
 
     def score(x: Tensor) -> float:
-        last[:] = [x]
+        nonlocal last
+        last = x
         return scores(x, p)["rmse"]
 
     t0 = time.perf_counter()
@@ -138,7 +141,7 @@ def classical(
     seconds = time.perf_counter() - t0
     best = min(curve)
     return {
-        **scores(last[0], p, ranked=True),
+        **scores(last, p, ranked=True),
         "iterations": iterations,
         "best_rmse": round(best, 5),
         "iterations_to_best": next(t + 1 for t, r in enumerate(curve) if r <= best + AT_BEST),
@@ -250,9 +253,8 @@ def summarise(folds: list[dict[str, Any]]) -> dict[str, Any]:
         if not runs:
             continue
         entry: dict[str, Any] = {"label": LABELS[name], "folds": len(runs)}
-        for key in ("rmse", "mae", f"recall@{TOP_N}", f"ndcg@{TOP_N}", "best_rmse",
-                    "iterations_to_best", "layers", "seconds", "tuning_seconds",
-                    "train_seconds"):  # fmt: skip
+        for key in ("rmse", "mae", *RANKING, "best_rmse", "iterations_to_best", "layers",
+                    "seconds", "tuning_seconds", "train_seconds"):  # fmt: skip
             values = [r[key] for r in runs if key in r]
             if values:
                 mean = sum(values) / len(values)
@@ -268,6 +270,7 @@ __all__ = [
     "AT_BEST",
     "LABELS",
     "LIKED",
+    "RANKING",
     "SOFT_IMPUTE",
     "TOP_N",
     "baselines",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import RatingCompletion, Ratings, movielens_100k_path, synthetic_ratings
-from .recsys import ALS_SETTINGS, AT_BEST, LABELS, SOFT_IMPUTE, compare
+from .recsys import ALS_SETTINGS, AT_BEST, LABELS, RANKING, SOFT_IMPUTE, compare
 
 
 def run_recsys_demo(
@@ -54,8 +54,8 @@ def run_recsys_demo(
             if "iterations_to_best" in r
             else ""
         )  # fmt: skip
-        recall, ndcg = (f"{r[k]:>8.4f}" if k in r else f"{'':>8}" for k in ("recall@10", "ndcg@10"))
-        log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}{recall}{ndcg}  {depth}")
+        ranked = "".join(f"{r[k]:>8.4f}" if k in r else f"{'':>8}" for k in RANKING)
+        log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}{ranked}  {depth}")
     path = Path(run_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / "recsys.json").write_text(json.dumps({"data": name, "results": results}, indent=2))
