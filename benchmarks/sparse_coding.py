@@ -5,10 +5,20 @@ runs in pieces and in the background):
 
     python benchmarks/sparse_coding.py --part classical    # Borgerding et al. 2017, SNR 40 dB
     python benchmarks/sparse_coding.py --part learned --model alista --seconds 150 [--snr-db 40]
+    python benchmarks/sparse_coding.py --part grid [--models alista] [--sizes 100x200] ...
+
+``grid``: the defaults, held to account. Each cell builds ``unrolled.create(model,
+operator=A, layers=16)`` on a problem of its own size, sparsity and noise (unit-norm columns,
+seed ``--seed``) and trains it with ``fit(model, problem, max_seconds=150)`` and nothing else:
+the model's recipe decides everything. Cells (`GRID`): ALISTA, LISTA-CPSS and LAMP at sparsity
+0.05 and 0.1 noiseless and 0.1 at 30 dB; LISTA-CP, LISTA and StepLISTA at 0.1 noiseless;
+ALISTA and LISTA-CPSS at 0.15 noiseless; each on 100×200, 300×500, 250×500 and 500×1000. Each
+cell is merged into the JSON as it ends (``grid/<model>/<m>x<n>/<sparsity>/<noise>``), so the
+grid runs in pieces and in the background; ``--skip-done`` leaves cells already measured.
 
 ``learned``: one model of the zoo, 16 layers, trained by `unrolled.train.fit` within
 ``--seconds`` on the standard 250×500 problem (unit-norm columns; noiseless, or ``--snr-db``),
-with the schedule and learning rate of ``configs/<model>.yaml``; reported: test NMSE (dB, mean
+with the model's recipe (``--long``: no early stop, a cosine rate); reported: test NMSE (dB, mean
 over 1000 samples) per layer, ISTA and FISTA (l1 weight 1e-4) per iteration, wall time and
 training samples seen. Stored under ``learned/<model>/<noiseless|snr40>/<seconds>s``.
 
@@ -104,17 +114,13 @@ def classical(args: argparse.Namespace) -> dict:
 
 
 def learned(args: argparse.Namespace) -> dict:
-    import yaml
-
     import unrolled as ur
     from unrolled.analysis import CLASSICAL_LAMBDA
     from unrolled.metrics import nmse_db
-    from unrolled.train import fit, read_metrics
+    from unrolled.train import fit, read_config, read_metrics
 
-    config_path = Path(__file__).parents[1] / "configs" / f"{args.model}.yaml"
-    train = yaml.safe_load(config_path.read_text()).get("train", {}) if config_path.exists() else {}
-    settings = {k: train[k] for k in ("schedule", "lr", "batch_size", "patience") if k in train}
-    if args.long:  # spend the whole budget: no early stop, the rate annealed to 0 by its end
+    settings = {}  # the model's recipe decides; --long spends the whole budget
+    if args.long:  # no early stop, the rate annealed to 0 by the end of each stage
         settings.update(patience=None, lr_schedule="cosine")
     problem = SparseCoding(
         250, 500, 0.1, snr_db=args.snr_db, seed=args.seed, validation_size=500, test_size=1000
@@ -129,6 +135,7 @@ def learned(args: argparse.Namespace) -> dict:
     fit(net, problem, max_seconds=args.seconds, run_dir=run_dir, progress=False, **settings)
     seconds = time.perf_counter() - t0
     steps = read_metrics(run_dir)[-1]["step"]
+    used = read_config(run_dir)["fit"]
     x, y = problem.test
     with torch.no_grad():
         _, trace = net(y, trace=True)
@@ -146,15 +153,139 @@ def learned(args: argparse.Namespace) -> dict:
         "model": args.model,
         "layers": args.layers,
         "problem": repr(problem),
-        "training": {**settings, "max_seconds": args.seconds},
+        "training": {**used, "max_seconds": args.seconds},
+        "recipe": net.recipe.summary(),
         "nmse_db_per_layer": [round(float(nmse_db(t, x)), 3) for t in trace],
         "classical_nmse_db_per_iteration": {
             k: [round(v, 3) for v in c] for k, c in classical.items()
         },
         "wall_seconds": seconds,
         "optimizer_steps": steps,
-        "training_samples_seen": steps * settings.get("batch_size", 64),
+        "training_samples_seen": steps * used["batch_size"],
     }
+
+
+#: Problem sizes of the grid, (m, n).
+GRID_SIZES = ((100, 200), (300, 500), (250, 500), (500, 1000))
+#: (models, sparsity, snr_db) of the grid: every model is measured at every size.
+GRID_SETTINGS = (
+    (("alista", "lista-cpss", "lamp"), 0.05, None),
+    (("alista", "lista-cpss", "lamp"), 0.1, None),
+    (("alista", "lista-cpss", "lamp"), 0.1, 30.0),
+    (("lista-cp", "lista", "steplista"), 0.1, None),
+    (("alista", "lista-cpss"), 0.15, None),
+)
+#: The issue's targets at 16 layers, 150 s (dB): noiseless cells up to 300×500 with sparsity
+#: ≤ 0.1; ALISTA at 500×1000; at 30 dB SNR, ALISTA and LISTA-CPSS at the noise level.
+GRID_TARGETS = {
+    "small_noiseless": {"alista": -55.0, "lista-cpss": -45.0, "lista-cp": -35.0},
+    "large_noiseless": {"alista": -45.0},
+    "snr30": {"alista": -28.0, "lista-cpss": -28.0},
+}
+
+
+def grid_cells(args: argparse.Namespace) -> list[tuple[str, int, int, float, float | None]]:
+    """The grid's cells (model, m, n, sparsity, snr_db), filtered by ``--models`` and ``--sizes``."""
+    sizes = (
+        [tuple(int(v) for v in s.split("x")) for s in args.sizes_grid]
+        if args.sizes_grid
+        else GRID_SIZES
+    )
+    cells = []
+    for models, sparsity, snr in GRID_SETTINGS:
+        for m, n in sizes:
+            for model in models:
+                if args.models and model not in args.models:
+                    continue
+                cells.append((model, m, n, sparsity, snr))
+    return cells
+
+
+def grid_key(model: str, m: int, n: int, sparsity: float, snr: float | None) -> tuple[str, ...]:
+    return (
+        "grid",
+        model,
+        f"{m}x{n}",
+        f"{sparsity:g}",
+        "noiseless" if snr is None else f"snr{snr:g}",
+    )
+
+
+def grid_target(model: str, m: int, n: int, sparsity: float, snr: float | None) -> float | None:
+    """The issue's target for a cell, or ``None`` where it sets none (the cell is reported)."""
+    if snr is not None:
+        return GRID_TARGETS["snr30"].get(model) if snr == 30 else None
+    if sparsity > 0.1:
+        return None
+    if m * n <= 300 * 500:
+        return GRID_TARGETS["small_noiseless"].get(model)
+    return GRID_TARGETS["large_noiseless"].get(model)
+
+
+def grid_cell(model: str, m: int, n: int, sparsity: float, snr: float | None, args) -> dict:
+    """One cell: ``fit(model, problem, max_seconds=...)`` with nothing else, then the test NMSE
+    per layer and FISTA's after as many iterations."""
+    import unrolled as ur
+    from unrolled.analysis import CLASSICAL_LAMBDA
+    from unrolled.metrics import nmse_db
+    from unrolled.train import fit, read_metrics
+
+    problem = SparseCoding(m, n, sparsity, snr_db=snr, seed=args.seed, test_size=1000)
+    torch.manual_seed(args.seed)
+    net = ur.create(model, operator=problem.operator, layers=args.layers)
+    run_dir = Path(args.run_root) / "grid" / "-".join(grid_key(model, m, n, sparsity, snr)[1:])
+    shutil.rmtree(run_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    fit(net, problem, max_seconds=args.seconds, run_dir=run_dir, progress=False)
+    seconds = time.perf_counter() - t0
+    records = read_metrics(run_dir)
+    x, y = problem.test
+    with torch.no_grad():
+        _, trace = net(y, trace=True)
+        _, fista = FISTA(threshold=CLASSICAL_LAMBDA).run(
+            y, problem.operator, iterations=args.layers, trace=True
+        )
+    per_layer = [round(float(nmse_db(t, x)), 3) for t in trace]
+    target = grid_target(model, m, n, sparsity, snr)
+    return {
+        "problem": repr(problem),
+        "recipe": net.recipe.summary(),
+        "settings": json.loads((run_dir / "config.json").read_text())["fit"],
+        "support": list(net.algorithm.support) if getattr(net.algorithm, "support", None) else None,
+        "nmse_db_per_layer": per_layer,
+        "nmse_db": per_layer[-1],
+        "fista_16_db": round(float(nmse_db(fista[-1], x)), 3),
+        "noise_floor_db": None if snr is None else -snr,
+        "target_db": target,
+        "meets_target": None if target is None else per_layer[-1] <= target,
+        "deepest_layer_trained": max(r["layer"] for r in records),
+        "optimizer_steps": records[-1]["step"],
+        "wall_seconds": round(seconds, 1),
+    }
+
+
+def grid(args: argparse.Namespace) -> None:
+    done = json.loads(args.out.read_text()).get("grid", {}) if args.out.exists() else {}
+    for cell in grid_cells(args):
+        key = grid_key(*cell)
+        node = done
+        for k in key[1:]:
+            node = node.get(k, {}) if isinstance(node, dict) else {}
+        if args.skip_done and node:
+            continue
+        result = grid_cell(*cell, args)
+        merge_results(args.out, key, result)
+        print(
+            json.dumps(
+                {
+                    "cell": "/".join(key[1:]),
+                    "nmse_db": result["nmse_db"],
+                    "target": result["target_db"],
+                    "steps": result["optimizer_steps"],
+                }
+            ),
+            flush=True,
+        )
 
 
 #: Matched VAMP, NMSE (dB) after T = 1…10 iterations on Borgerding's problem (REFERENCES.md).
@@ -355,6 +486,8 @@ def markdown(data: dict) -> str:
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             *learned_rows,
         ]
+    if data.get("grid"):
+        rows += ["", grid_markdown(data["grid"])]
     lv = data.get("lamp_vs_vamp")
     if lv:
         T = len(lv["nmse_db_per_depth"])
@@ -392,6 +525,58 @@ def markdown(data: dict) -> str:
             cells = [f"{runs[str(n)]['test_nmse_db']:.1f}" if str(n) in runs else "" for n in sizes]
             rows.append(f"| {model} | {params:,} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _db(value: float) -> str:
+    return "−∞" if value == float("-inf") else f"{value:.1f}".replace("-", "−")
+
+
+def grid_markdown(grid: dict) -> str:
+    """The grid's table (test NMSE at layer 16, dB; target in brackets, ✗ where missed) and
+    each model's worst and best cell."""
+    sizes = [f"{m}x{n}" for m, n in GRID_SIZES]
+    lines = [
+        "| model | sparsity | noise | " + " | ".join(s.replace("x", "×") for s in sizes) + " |",
+        "| --- | --- | --- |" + " --- |" * len(sizes),
+    ]
+    extremes = []
+    for models, sparsity, snr in GRID_SETTINGS:
+        noise = "noiseless" if snr is None else f"snr{snr:g}"
+        for model in models:
+            cells = []
+            for size in sizes:
+                r = grid.get(model, {}).get(size, {}).get(f"{sparsity:g}", {}).get(noise)
+                if not r:
+                    cells.append("")
+                    continue
+                text = _db(r["nmse_db"])
+                if r.get("target_db") is not None:
+                    text += f" ({_db(r['target_db'])}{'' if r['meets_target'] else ' ✗'})"
+                cells.append(text)
+            if any(cells):
+                label = "noiseless" if snr is None else f"{snr:g} dB SNR"
+                lines.append(f"| {model} | {sparsity:g} | {label} | " + " | ".join(cells) + " |")
+    for model, by_size in sorted(grid.items()):
+        results = [
+            (r["nmse_db"], f"{size.replace('x', '×')}, p {s}, {noise}")
+            for size, by_s in by_size.items()
+            for s, by_noise in by_s.items()
+            for noise, r in by_noise.items()
+        ]
+        if results:
+            worst, best = max(results), min(results)
+            extremes.append(
+                f"| {model} | {_db(worst[0])} ({worst[1]}) | {_db(best[0])} ({best[1]}) |"
+            )
+    return "\n".join(
+        [
+            *lines,
+            "",
+            "| model | worst cell (dB) | best cell (dB) |",
+            "| --- | --- | --- |",
+            *extremes,
+        ]
+    )
 
 
 def plot(data: dict, path: Path) -> Path:
@@ -444,7 +629,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["classical", "learned", "lamp-vamp", "data-efficiency"])
+    parser.add_argument(
+        "--part", choices=["classical", "learned", "lamp-vamp", "data-efficiency", "grid"]
+    )
+    parser.add_argument("--models", nargs="+", default=None, help="grid: only these models")
+    parser.add_argument(
+        "--sizes-grid", nargs="+", default=None, metavar="MxN", help="grid: only these sizes"
+    )
+    parser.add_argument("--skip-done", action="store_true", help="grid: skip measured cells")
     parser.add_argument("--lamp-layers", type=int, default=6, help="lamp-vamp: depth (≤ 10)")
     parser.add_argument("--model", default="alista", help="learned: a registered model")
     parser.add_argument(
@@ -496,6 +688,9 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )
         return result
+    if args.part == "grid":
+        grid(args)
+        return json.loads(args.out.read_text())
     if args.part == "lamp-vamp":
         if not 1 <= args.lamp_layers <= len(MATCHED_VAMP_DB):
             parser.error(

@@ -62,5 +62,7 @@ def test_list_shows_every_registered_name(capsys):
     out = capsys.readouterr().out
     for name in ur.list_models():
         assert name in out
+    for name in ur.list_models("model"):  # each model's recipe, in one line
+        assert f"recipe: {ur.recipe_of(name).summary()}" in out
     assert main(["list", "--kind", "algorithm"]) == 0
     assert "algorithm" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .algorithms import FISTA, ISTA
-from .core import get, kind_of, list_models
+from .core import get, kind_of, list_models, recipe_of
 from .core.registry import KINDS
 from .data import SparseCoding
 
@@ -74,10 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--layers", type=_positive(int), default=16, help="depth (default: 16)")
     demo.add_argument("--seed", type=_non_negative_int, default=0, help="data seed (default: 0)")
     demo.add_argument(
-        "--batch", type=_positive(int), default=64, help="training batch size (default: 64)"
+        "--batch",
+        type=_positive(int),
+        default=None,
+        help="sparse: training batch size (default: ALISTA's recipe, see `unrolled list`)",
     )
     demo.add_argument(
-        "--lr", type=_positive(float), default=1e-2, help="Adam learning rate (default: 0.01)"
+        "--lr",
+        type=_positive(float),
+        default=None,
+        help="sparse: Adam learning rate (default: ALISTA's recipe)",
     )
     demo.add_argument(
         "--run-dir", default="runs/demo", help="where the run, nmse.png and report.md go"
@@ -237,7 +243,8 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    """``unrolled list``: registered names, kinds and the first line of each docstring."""
+    """``unrolled list``: registered names, kinds and the first line of each docstring; under
+    each model, its training recipe in one line."""
     names = list_models(args.kind)
     width = max((len(n) for n in names), default=4)
     for name in names:
@@ -247,6 +254,9 @@ def list_command(args: argparse.Namespace) -> int:
         if len(summary) > 100:
             summary = summary[:99].rstrip() + "…"
         print(f"{name:<{width}}  {kind_of(name):<9}  {summary}")
+        recipe = recipe_of(name) if kind_of(name) == "model" else None
+        if recipe is not None:
+            print(f"{'':<{width}}  {'':<9}  recipe: {recipe.summary()}")
     return 0
 
 
@@ -258,7 +268,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from .analysis import CLASSICAL_LAMBDA, compare_with_classical, plot_nmse, write_report
     from .analysis.report import reach_text
     from .models import alista
-    from .train import fit
+    from .train import fit, read_config
 
     if args.task == "recsys":
         from .analysis.recsys_demo import run_recsys_demo
@@ -283,15 +293,15 @@ def demo_command(args: argparse.Namespace) -> int:
     print(f"{problem}: training ALISTA ({args.layers} layers) for {args.seconds:g} s -> {run_dir}")
     net = alista(operator=problem.operator, layers=args.layers)
     start = time.perf_counter()
+    overrides = {"lr": args.lr, "batch_size": args.batch}
     fit(
         net,
         problem,
-        schedule="layerwise",
         max_seconds=args.seconds,
-        lr=args.lr,
-        batch_size=args.batch,
         run_dir=run_dir,
+        **{k: v for k, v in overrides.items() if v is not None},
     )
+    used = read_config(run_dir)["fit"]
     trained = time.perf_counter() - start
     x, y = problem.test
     classical = {
@@ -319,8 +329,9 @@ def demo_command(args: argparse.Namespace) -> int:
     plot = plot_nmse(result, run_dir / "nmse.png", label="ALISTA")
     details = [
         f"problem: {problem}",
-        f"model: ALISTA, {args.layers} layers, trained layer-wise for {trained:.0f} s "
-        f"(Adam, lr {args.lr:g}, batches of {args.batch}); run files in this directory",
+        f"model: ALISTA, {args.layers} layers, trained {used['schedule']} for {trained:.0f} s "
+        f"(Adam, lr {used['lr']:g}, batches of {used['batch_size']}); run files in this "
+        f"directory",
         f"classical: ISTA and FISTA with step 1/L and l1 weight {CLASSICAL_LAMBDA:g}",
         f"iterations counted on the first {min(256, len(x))} test samples",
     ]

@@ -37,7 +37,7 @@ from .data import PROBLEMS, MIMODetection, RatingCompletion
 from .metrics import nmse_db, psnr, ssim
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
-from .train.config import FitConfig, check_progress
+from .train.config import FitConfig, check_progress, prepare_model, resolve_settings
 from .train.losses import validation_nmse_db as validation_set_nmse_db
 
 #: The run directory's copy of the config, as read.
@@ -165,16 +165,13 @@ def validation_nmse_db(model: nn.Module, problem: Any, size: int | None = None) 
 
 
 def _check_fit(model: nn.Module, problem: Any, train: Mapping[str, Any]) -> None:
-    """Check ``fit``'s arguments as `fit` will, before anything is written."""
-    defaults = {
-        name: p.default
-        for name, p in inspect.signature(training.fit).parameters.items()
-        if name not in (*FIT_SKIP, "progress")
-    }
-    kwargs = {**defaults, **{k: v for k, v in train.items() if k != "progress"}}
+    """Check ``fit``'s settings (the model's recipe with the config's overrides) as `fit` will,
+    before anything is written."""
+    given = {k: v for k, v in train.items() if k != "progress"}
     validation = int(problem.validation[0].shape[0])
     try:
-        FitConfig.checked(int(model.layers), validation, **kwargs)  # type: ignore[arg-type]
+        settings = resolve_settings(model, problem, given)
+        FitConfig.checked(int(model.layers), validation, **settings)
         check_progress(train.get("progress"))
     except (ValueError, TypeError) as e:
         raise _in_section("train", train, e) from None
@@ -299,6 +296,7 @@ def evaluate(
     overrides = {} if test_size is None else {"test_size": test_size}
     problem = build_problem(config, **overrides)
     model = build_model(config, problem)
+    prepare_model(model, problem)  # the recipe's problem-dependent choices, as fit made them
     load_weights(model, run)
     model.eval()
     if isinstance(problem, MIMODetection):

@@ -18,6 +18,7 @@ import unrolled as ur
 from tests.conftest import mimo_problem, ratings_problem, sparse_problem
 from unrolled.data.measurements import random_kernels
 from unrolled.ops import MRI, SENSE, Blur, Downsample, coil_maps, masks
+from unrolled.train.config import FitConfig, prepare_model, resolve_settings
 
 MODELS = ur.list_models("model")
 LAYERS = 6
@@ -225,3 +226,21 @@ def test_matrix_models_need_a_real_vector_operator(name):
         ur.create(name, operator=per_sample, layers=3)
     with pytest.raises(TypeError, match="operator"):
         ur.create(name, operator=torch.randn(5, 8), layers=3)
+
+
+@pytest.mark.parametrize(("name", "example"), FIRST, ids=[n for n, _ in FIRST])
+def test_the_recipe_is_valid_for_fit_and_says_where_its_numbers_come_from(name, example):
+    A, x, y = EXAMPLES[example]()
+    net = build(name, A, layers=3)
+    assert isinstance(net.recipe, ur.Recipe) and net.recipe is ur.recipe_of(name)
+    assert net.recipe.notes and net.recipe.summary()
+
+    class Problem:  # what fit reads of a problem before training
+        validation = (x, y) if getattr(A, "batch_size", None) is None else (x, y, A)
+
+    for given in ({}, {"max_seconds": 60.0}, {"max_steps": 5, "lr": 1e-4}):
+        settings = resolve_settings(net, Problem, given)
+        config = FitConfig.checked(net.layers, x.shape[0], **settings)
+        assert all(getattr(config, k) == v for k, v in given.items())
+    prepare_model(net, Problem)
+    assert torch.isfinite(net(y, A)).all()

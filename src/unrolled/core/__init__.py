@@ -2,7 +2,8 @@
 
 from .algorithm import Algorithm, Layer, iteration
 from .param import PER_FEATURE, RULES, Param, Slot
-from .registry import create, get, kind_of, list_models, register
+from .recipe import Recipe
+from .registry import create, get, kind_of, list_models, recipe_of, register
 from .unroll import Unrolled, unroll
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Algorithm",
     "Layer",
     "Param",
+    "Recipe",
     "Slot",
     "Unrolled",
     "create",
@@ -18,6 +20,7 @@ __all__ = [
     "iteration",
     "kind_of",
     "list_models",
+    "recipe_of",
     "register",
     "unroll",
 ]

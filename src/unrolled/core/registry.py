@@ -3,15 +3,20 @@
 unrolled.create("ista", threshold=0.05)        # an Algorithm instance
 unrolled.create("lista", operator=A, layers=16) # a model (an nn.Module)
 unrolled.list_models()                         # every name
+unrolled.recipe_of("alista")                   # a model's training recipe
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from torch import nn
+
 from .algorithm import Algorithm
+from .recipe import Recipe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,14 +24,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: (`unrolled.ops`), priors (`unrolled.priors`) and learnable blocks (`unrolled.nn`).
 KINDS = ("algorithm", "model", "operator", "prior", "block")
 _REGISTRY: dict[str, tuple[str, Callable[..., Any]]] = {}
+_RECIPES: dict[str, Recipe] = {}
 
 
-def register(name: str | None = None, *, kind: str | None = None) -> Callable[[F], F]:
+def register(
+    name: str | None = None, *, kind: str | None = None, recipe: Recipe | None = None
+) -> Callable[[F], F]:
     """Class or function decorator registering a factory under ``name`` (default: its name, lower-cased).
 
     ``kind`` is ``"algorithm"`` for `Algorithm` subclasses (found automatically), and otherwise
-    one of `KINDS` (default ``"model"``).
+    one of `KINDS` (default ``"model"``). A model registers its training ``recipe`` here (a
+    `Recipe`): the decorated factory then returns networks that carry it as ``net.recipe``,
+    which ``fit(net, problem)`` uses.
     """
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe: expected an unrolled.Recipe or None, got {type(recipe).__name__}")
 
     def decorate(factory: F) -> F:
         target = type(factory) if isinstance(factory, Algorithm) else factory  # an @iteration
@@ -36,12 +48,39 @@ def register(name: str | None = None, *, kind: str | None = None) -> Callable[[F
         )
         if k not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {k!r}")
-        if key in _REGISTRY and _REGISTRY[key][1] is not target:
-            raise ValueError(f"name: {key!r} is already registered to {_REGISTRY[key][1]!r}")
+        if recipe is not None:
+            if k != "model" or isinstance(target, type):
+                raise ValueError(f"recipe: only a model factory (a function) has one, got {key!r}")
+            factory = target = _carrying(factory, recipe)  # type: ignore[assignment]
+        old = _REGISTRY.get(key, (k, target))[1]
+        if getattr(old, "__wrapped__", old) is not getattr(target, "__wrapped__", target):
+            raise ValueError(f"name: {key!r} is already registered to {old!r}")
         _REGISTRY[key] = (k, target)
+        if recipe is not None:
+            _RECIPES[key] = recipe
         return factory
 
     return decorate
+
+
+def _carrying(factory: F, recipe: Recipe) -> F:
+    """``factory`` whose networks carry ``recipe`` as ``.recipe``."""
+
+    @functools.wraps(factory)
+    def build(*args: Any, **kwargs: Any) -> Any:
+        net = factory(*args, **kwargs)
+        if isinstance(net, nn.Module):
+            net.recipe = recipe
+        return net
+
+    build.recipe = recipe  # type: ignore[attr-defined]
+    return build  # type: ignore[return-value]
+
+
+def recipe_of(name: str) -> Recipe | None:
+    """The training recipe registered with the model ``name``, or ``None`` if it has none."""
+    get(name)
+    return _RECIPES.get(name.lower())
 
 
 def get(name: str) -> Callable[..., Any]:

@@ -271,6 +271,26 @@ class Unrolled(nn.Module):
             owners.append((name, p, next(iter(layers)) if len(layers) == 1 else None, False))
         return owners
 
+    @torch.no_grad()
+    def copy_layer(self, source: int, target: int) -> None:
+        """Give layer ``target`` (0-based) layer ``source``'s learned values: its slices of the
+        untied params and the state of its per-layer slot modules. Tied params and shared
+        modules are every layer's already. Layer-wise training starts a new layer so
+        (``fit(..., warm_start=True)``)."""
+        for index, name in ((source, "source"), (target, "target")):
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index < self.layers
+            ):
+                raise ValueError(f"{name}: expected a layer in [0, {self.layers}), got {index!r}")
+        for name, raw in self.params.items():
+            if name not in self.tied:
+                raw[target].copy_(raw[source])
+        for module in self.slots.values():
+            if isinstance(module, nn.ModuleList):
+                module[target].load_state_dict(module[source].state_dict())
+
     def layer_params(self, A: Any) -> list[Layer]:
         """The K layers' params and slots (learned values constrained, fixed ones resolved)."""
         alg = self.algorithm

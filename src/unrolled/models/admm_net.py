@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..algorithms.admm import ADMM, ADMMState
-from ..core import Layer, Param, register, unroll
+from ..core import Layer, Param, Recipe, register, unroll
 from ..core.checks import positive_int
 from ._common import positive_number
 from ._imaging import image_channels, on_operator_dtype
@@ -100,7 +100,21 @@ class ADMMNetIteration(ADMM):
         return ADMMState(x, z, u + p.eta * (x - z), Aty)
 
 
-@register("admm-net")
+#: The recipe (`unrolled.Recipe`): end-to-end as Yang et al. train it; Adam 1e-2 annealed over the budget, batches of 16 and the linear NMSE measured here (benchmarks/imaging.py).
+RECIPE = Recipe(
+    {
+        "schedule": "end-to-end",
+        "loss": "nmse",
+        "lr": 1e-2,
+        "lr_schedule": "cosine",
+        "batch_size": 16,
+        "patience": None,
+    },
+    notes="end-to-end as Yang et al. train it; Adam 1e-2 annealed over the budget, batches of 16 and the linear NMSE measured here (benchmarks/imaging.py).",
+)
+
+
+@register("admm-net", recipe=RECIPE)
 def admm_net(
     operator: Any = None,
     layers: int = 10,

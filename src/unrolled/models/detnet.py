@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..algorithms.oamp import constellation_of
 from ..comms import Channel, Constellation
-from ..core import Algorithm, Layer, Param, Slot, register, unroll
+from ..core import Algorithm, Layer, Param, Recipe, Slot, register, unroll
 from ..core.checks import positive_int
 from ._common import positive_number
 
@@ -113,7 +113,22 @@ class DetNetLift(nn.Module):
         return self.level * x, (self.W3(z) if self.W3 is not None else v)
 
 
-@register("detnet")
+#: The recipe (`unrolled.Recipe`): Samuel et al.'s code: every layer's loss weighted by log(k), Adam 1e-3; annealing and batches of 256 measured here.
+RECIPE = Recipe(
+    {
+        "schedule": "deep-supervision",
+        "layer_weights": "log",
+        "loss": "nmse",
+        "lr": 1e-3,
+        "lr_schedule": "cosine",
+        "batch_size": 256,
+        "patience": None,
+    },
+    notes="Samuel et al.'s code: every layer's loss weighted by log(k), Adam 1e-3; annealing and batches of 256 measured here.",
+)
+
+
+@register("detnet", recipe=RECIPE)
 def detnet(
     operator: Any = None,
     layers: int = 30,

@@ -10,9 +10,17 @@ import torch
 from torch import Tensor
 
 from ..algorithms import AMP
-from ..core import Layer, Param, Unrolled, register, unroll
+from ..core import Layer, Param, Recipe, Unrolled, register, unroll
 from ..core.checks import positive_int
-from ._common import Rule, dense, operator_sizes, positive_number, probability, sized_params
+from ._common import (
+    Rule,
+    dense,
+    matrix_lr,
+    operator_sizes,
+    positive_number,
+    probability,
+    sized_params,
+)
 
 #: AMP's default threshold multiplier α (Borgerding et al.'s 1.1402).
 ALPHA = AMP.param_specs["alpha"].default
@@ -93,7 +101,18 @@ class LAMPBGIteration(LAMPIteration):
         return bernoulli_gaussian_mmse(r, sigma.square(), p.sparsity, p.signal_var)
 
 
-@register("lamp", kind="model")
+#: LAMP's recipe: layer-wise growth then refinement, as Borgerding et al. train it; Adam 1e-3
+#: at 250×500 (their rate), scaled with the size of B (`matrix_lr`); the loss in dB.
+RECIPE = Recipe(
+    {"schedule": "layerwise", "batch_size": 64, "loss": "nmse_db", "patience": 300},
+    derive=matrix_lr(1e-3),
+    derived="lr 1e-3·√(125000/P), P learned entries per layer",
+    notes="schedule and rate 1e-3: Borgerding et al.'s onsager_deep_learning; the loss in dB "
+    "and patience 300 measured here.",
+)
+
+
+@register("lamp", kind="model", recipe=RECIPE)
 def lamp(
     *,
     operator: Any = None,

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..algorithms.oamp import constellation_of, noise_var_of, posterior
 from ..comms import Constellation
-from ..core import Algorithm, Layer, Param, register
+from ..core import Algorithm, Layer, Param, Recipe, register
 from .oamp_net import unrolled_detector
 
 
@@ -68,7 +68,21 @@ class MMNetIteration(Algorithm):
         return MMNetState(mean, HhH, power)
 
 
-@register("mmnet")
+#: The recipe (`unrolled.Recipe`): Khani et al.'s: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.
+RECIPE = Recipe(
+    {
+        "schedule": "end-to-end",
+        "loss": "mse",
+        "lr": 1e-2,
+        "lr_schedule": "cosine",
+        "batch_size": 256,
+        "patience": None,
+    },
+    notes="Khani et al.'s: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.",
+)
+
+
+@register("mmnet", recipe=RECIPE)
 def mmnet(
     operator: Any = None,
     layers: int = 10,

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..algorithms.oamp import OAMP
 from ..comms import Channel
-from ..core import register, unroll
+from ..core import Recipe, register, unroll
 
 
 def unrolled_detector(
@@ -24,7 +24,21 @@ def unrolled_detector(
     return unroll(algorithm, layers, learn=learn, operator=operator, backprop=backprop)
 
 
-@register("oamp-net")
+#: The recipe (`unrolled.Recipe`): He et al.'s code: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.
+RECIPE = Recipe(
+    {
+        "schedule": "end-to-end",
+        "loss": "mse",
+        "lr": 1e-2,
+        "lr_schedule": "cosine",
+        "batch_size": 256,
+        "patience": None,
+    },
+    notes="He et al.'s code: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.",
+)
+
+
+@register("oamp-net", recipe=RECIPE)
 def oamp_net(
     operator: Any = None,
     layers: int = 10,
@@ -53,7 +67,7 @@ def oamp_net(
     )
 
 
-@register("oamp-net2")
+@register("oamp-net2", recipe=RECIPE)
 def oamp_net2(
     operator: Any = None,
     layers: int = 10,

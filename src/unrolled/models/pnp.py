@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..algorithms import HQS, ISTA
-from ..core import register, unroll
+from ..core import Recipe, register, unroll
 from ..nn import DnCNN
 from ..priors import Denoiser
 from ._imaging import image_channels, on_operator_dtype, real_network
@@ -45,7 +45,21 @@ def _pnp(
     return on_operator_dtype(net, operator)
 
 
-@register("pnp-pgd")
+#: The recipe (`unrolled.Recipe`): end-to-end at Adam 1e-3 annealed over the budget, batches of 8, the linear NMSE: measured here (benchmarks/imaging.py).
+RECIPE = Recipe(
+    {
+        "schedule": "end-to-end",
+        "loss": "nmse",
+        "lr": 1e-3,
+        "lr_schedule": "cosine",
+        "batch_size": 8,
+        "patience": None,
+    },
+    notes="end-to-end at Adam 1e-3 annealed over the budget, batches of 8, the linear NMSE: measured here (benchmarks/imaging.py).",
+)
+
+
+@register("pnp-pgd", recipe=RECIPE)
 def pnp_pgd(
     operator: Any = None,
     layers: int = 8,
@@ -76,7 +90,7 @@ def pnp_pgd(
     return _pnp(ISTA(), "step", "pnp-pgd", operator, layers, tied, depth, width, backprop)
 
 
-@register("pnp-hqs")
+@register("pnp-hqs", recipe=RECIPE)
 def pnp_hqs(
     operator: Any = None,
     layers: int = 8,

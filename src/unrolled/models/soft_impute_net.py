@@ -7,9 +7,10 @@ from typing import Any
 from ..algorithms.soft_impute import SoftImpute
 from ..core import register, unroll
 from ..recsys import check_sampling_operator
+from .als_net import RECIPE
 
 
-@register("soft-impute-net")
+@register("soft-impute-net", recipe=RECIPE)
 def soft_impute_net(
     operator: Any = None,
     layers: int = 10,

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Slot, register, unroll
+from ..core import Algorithm, Layer, Recipe, Slot, register, unroll
 from ..core.checks import positive_int
 from ..data.measurements import estimate_noise_level
 from ..nn import UNet
@@ -149,7 +149,21 @@ class USRNetIteration(Algorithm):
         return state.z
 
 
-@register("usrnet")
+#: The recipe (`unrolled.Recipe`): Zhang et al.'s rate 1e-3, end-to-end; annealing, batches of 8 and the linear NMSE measured here.
+RECIPE = Recipe(
+    {
+        "schedule": "end-to-end",
+        "loss": "nmse",
+        "lr": 1e-3,
+        "lr_schedule": "cosine",
+        "batch_size": 8,
+        "patience": None,
+    },
+    notes="Zhang et al.'s rate 1e-3, end-to-end; annealing, batches of 8 and the linear NMSE measured here.",
+)
+
+
+@register("usrnet", recipe=RECIPE)
 def usrnet(
     operator: Any = None,
     layers: int = 8,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from torch import nn
@@ -34,7 +34,16 @@ TRAJECTORY = (
     "clip",
     "stage_steps",
     "restore_best",
+    "warm_start",
 )
+#: Settings that only some schedules use: a recipe's are dropped when the caller chooses a
+#: schedule that does not use them (an explicit one is still checked and rejected).
+SCHEDULE_SETTINGS = {
+    "layer_weights": ("deep-supervision",),
+    "refine": ("layerwise", "stagewise"),
+    "decay": ("layerwise", "stagewise"),
+    "warm_start": ("layerwise", "stagewise"),
+}
 
 
 def _is_real(value: Any) -> bool:
@@ -76,28 +85,51 @@ def _numbers(value: Any, name: str, what: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+class _FromRecipe:
+    """The default of `fit`'s training settings: the model's recipe's value, else `DEFAULTS`'."""
+
+    _instance: _FromRecipe | None = None
+
+    def __new__(cls) -> _FromRecipe:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<recipe>"
+
+
+#: `fit`'s default for every training setting: the model's recipe decides (see `resolve_settings`).
+RECIPE: Any = _FromRecipe()
+
+
 @dataclass(frozen=True)
 class FitConfig:
-    """`fit`'s arguments, checked (see `unrolled.train.fit` for each one's meaning)."""
+    """`fit`'s training settings, checked (see `unrolled.train.fit` for each one's meaning).
 
-    schedule: str
-    lr: float
-    batch_size: int
-    loss: str
-    layer_weights: tuple[float, ...] | None
-    refine: tuple[float, ...] | None
-    decay: float | None
-    patience: int | None
-    min_delta: float
-    eval_every: int
-    validation_size: int | None
-    lr_schedule: str
-    clip: float | None
-    max_steps: int | None
-    max_seconds: float | None
-    stage_steps: int | None
-    checkpoint_every: int | None
-    restore_best: bool
+    The field defaults are the library's, used where neither the call nor the model's recipe
+    (`unrolled.Recipe`) sets a value.
+    """
+
+    schedule: str = "stagewise"
+    lr: float = 1e-3
+    batch_size: int = 64
+    loss: str = "nmse_db"
+    layer_weights: tuple[float, ...] | str | None = None
+    refine: tuple[float, ...] | None = None
+    decay: float | None = None
+    patience: int | None = 300
+    min_delta: float = 0.01
+    eval_every: int = 50
+    validation_size: int | None = None
+    lr_schedule: str = "constant"
+    clip: float | None = None
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    stage_steps: int | None = None
+    checkpoint_every: int | None = 1000
+    restore_best: bool = True
+    warm_start: bool = False
 
     @classmethod
     def checked(cls, layers: int, validation: int, **kwargs: Any) -> FitConfig:
@@ -159,6 +191,13 @@ class FitConfig:
             )
         if not isinstance(k["restore_best"], bool):
             raise TypeError(f"restore_best: expected a bool, got {k['restore_best']!r}")
+        if not isinstance(k["warm_start"], bool):
+            raise TypeError(f"warm_start: expected a bool, got {k['warm_start']!r}")
+        if k["warm_start"] and not grows:
+            raise ValueError(
+                f"warm_start: only the 'layerwise' and 'stagewise' schedules add layers, got "
+                f"schedule={schedule!r}"
+            )
         config = cls(
             schedule=schedule,
             lr=_positive(k["lr"], "lr"),
@@ -180,6 +219,7 @@ class FitConfig:
                 k["checkpoint_every"], "checkpoint_every", optional=True
             ),
             restore_best=k["restore_best"],
+            warm_start=k["warm_start"],
         )
         budgets = (config.max_steps, config.max_seconds, config.stage_steps)
         if all(b is None for b in budgets) and config.patience is None:
@@ -197,6 +237,58 @@ class FitConfig:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+#: The training settings (`FitConfig`'s fields) and their library defaults.
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(FitConfig)}
+#: Settings that bound training; a recipe's annealing or its lack of early stopping needs one.
+BUDGETS = ("max_steps", "max_seconds", "stage_steps")
+
+
+def resolve_settings(model: Any, problem: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """`fit`'s settings for ``model`` on ``problem``: `DEFAULTS`, then the model's recipe
+    (``model.recipe``, fixed and derived settings), then ``given`` (the caller's), field by field.
+
+    A recipe's settings that the chosen schedule does not use (`SCHEDULE_SETTINGS`) are
+    dropped, so that ``schedule=`` overrides a recipe cleanly. A recipe's
+    ``lr_schedule="cosine"`` and ``patience=None`` (anneal over the budget, no early
+    stopping) need a budget: without one given anywhere, they fall back to `DEFAULTS`' constant
+    rate and patience, so that ``fit(model, problem)`` always ends.
+
+    Raises:
+        ValueError: ``given`` or the recipe names a setting that does not exist.
+    """
+    for name in given:
+        if name not in DEFAULTS:
+            raise ValueError(f"{name}: not a training setting; expected one of {sorted(DEFAULTS)}")
+    recipe = getattr(model, "recipe", None)
+    from_recipe: dict[str, Any] = {}
+    if recipe is not None:
+        from_recipe = recipe.resolve(model, problem)
+        for name in from_recipe:
+            if name not in DEFAULTS:
+                raise ValueError(
+                    f"model.recipe: {name!r} is not a training setting; expected some of "
+                    f"{sorted(DEFAULTS)}"
+                )
+    schedule = given.get("schedule", from_recipe.get("schedule", DEFAULTS["schedule"]))
+    for name, schedules in SCHEDULE_SETTINGS.items():
+        if schedule not in schedules:
+            from_recipe.pop(name, None)
+    settings = {**DEFAULTS, **from_recipe, **given}
+    if all(settings[b] is None for b in BUDGETS):
+        if "lr_schedule" not in given and settings["lr_schedule"] == "cosine":
+            settings["lr_schedule"] = DEFAULTS["lr_schedule"]
+        if "patience" not in given and settings["patience"] is None:
+            settings["patience"] = DEFAULTS["patience"]
+    return settings
+
+
+def prepare_model(model: Any, problem: Any) -> None:
+    """Let the model's recipe set its problem-dependent choices (``Recipe.prepare``), if any."""
+    recipe = getattr(model, "recipe", None)
+    if recipe is not None and recipe.prepare is not None:
+        recipe.prepare(model, problem)
 
 
 def check_model(model: Any) -> int:
@@ -282,4 +374,12 @@ def differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     ]
 
 
-__all__ = ["LR_SCHEDULES", "FitConfig", "describe_model"]
+__all__ = [
+    "DEFAULTS",
+    "LR_SCHEDULES",
+    "RECIPE",
+    "FitConfig",
+    "describe_model",
+    "prepare_model",
+    "resolve_settings",
+]

@@ -14,6 +14,8 @@ from torch import Tensor, nn
 
 from . import checkpoint as ckpt
 from .config import (
+    DEFAULTS,
+    RECIPE,
     FitConfig,
     check_callable,
     check_model,
@@ -22,6 +24,8 @@ from .config import (
     check_progress,
     describe_model,
     differences,
+    prepare_model,
+    resolve_settings,
 )
 from .layer_rates import LayerRates
 from .losses import supervised_loss, validation_nmse_db
@@ -35,31 +39,40 @@ _clock = time.perf_counter
 def fit(
     model: nn.Module,
     problem: Any,
-    schedule: str = "stagewise",
-    max_seconds: float | None = None,
+    schedule: str = RECIPE,
+    max_seconds: float | None = RECIPE,
     run_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
     *,
-    lr: float = 1e-3,
-    batch_size: int = 64,
-    loss: str = "nmse_db",
-    layer_weights: Any = None,
-    refine: Any = None,
-    decay: float | None = None,
-    patience: int | None = 300,
-    min_delta: float = 0.01,
-    eval_every: int = 50,
-    validation_size: int | None = None,
-    lr_schedule: str = "constant",
-    clip: float | None = None,
-    max_steps: int | None = None,
-    stage_steps: int | None = None,
-    checkpoint_every: int | None = 1000,
-    restore_best: bool = True,
+    lr: float = RECIPE,
+    batch_size: int = RECIPE,
+    loss: str = RECIPE,
+    layer_weights: Any = RECIPE,
+    refine: Any = RECIPE,
+    decay: float | None = RECIPE,
+    patience: int | None = RECIPE,
+    min_delta: float = RECIPE,
+    eval_every: int = RECIPE,
+    validation_size: int | None = RECIPE,
+    lr_schedule: str = RECIPE,
+    clip: float | None = RECIPE,
+    max_steps: int | None = RECIPE,
+    stage_steps: int | None = RECIPE,
+    checkpoint_every: int | None = RECIPE,
+    restore_best: bool = RECIPE,
+    warm_start: bool = RECIPE,
     progress: bool | None = None,
     callback: Any = None,
 ) -> nn.Module:
     """Train ``model`` on ``problem`` with Adam, following ``schedule``; returns ``model``.
+
+    Every training setting defaults to the model's recipe (``model.recipe``, registered with the
+    model: `unrolled.Recipe`; its problem-dependent settings derived from ``problem``), else to
+    the library's default (`unrolled.train.config.DEFAULTS`, the values listed below); each
+    argument given overrides its field. So ``fit(ur.create("alista", operator=A), problem,
+    max_seconds=150)`` trains ALISTA as its recipe says on any problem size. Before training,
+    the recipe may set the model's own problem-dependent choices (``Recipe.prepare``: e.g. the
+    support selection of LISTA-CPSS and ALISTA from the data's sparsity).
 
     Every step draws ``batch_size`` samples ``(x, y) = problem.sample(batch_size)`` (fresh ones,
     or a batch of a fixed training set: the problem decides), or ``(x, y, A)`` when each batch
@@ -75,8 +88,9 @@ def fit(
             ``(x, y, A)`` whose ``A`` is the batch's own operator; for an exact
             resume also ``.generator``, the ``torch.Generator`` of the training stream (e.g.
             `unrolled.data.SparseCoding`).
-        schedule: ``"stagewise"`` (Chen et al. 2018), ``"layerwise"`` (Borgerding et al. 2017),
-            ``"end-to-end"`` or ``"deep-supervision"``; see `unrolled.train.schedules`.
+        schedule: ``"stagewise"`` (Chen et al. 2018; the library default), ``"layerwise"``
+            (Borgerding et al. 2017), ``"end-to-end"`` or ``"deep-supervision"``; see
+            `unrolled.train.schedules`.
         max_seconds: wall-clock budget of the training, or ``None``: counted from the first
             stage's start (after one-off imports), evaluations and checkpoints included; a
             resumed run goes on counting from the checkpoint's time. Shared out as it goes
@@ -88,9 +102,10 @@ def fit(
             ``model`` and continues (writing there too unless ``run_dir`` says otherwise). Give
             the same model and arguments as the first time; with the same budgets the result
             is bit-identical to an uninterrupted run (CPU). A finished run just loads.
-        lr: Adam's base learning rate (published recipe: 5e-4; default 1e-3).
-        batch_size: training samples per step (published: 64).
-        loss: ``"nmse_db"`` (default), ``"nmse"`` or ``"mse"``; see `unrolled.train.losses`.
+        lr: Adam's base learning rate (library default 1e-3).
+        batch_size: training samples per step (library default 64).
+        loss: ``"nmse_db"`` (library default), ``"nmse"`` or ``"mse"``; see
+            `unrolled.train.losses`.
         layer_weights: deep supervision's K per-layer loss weights (default uniform), or
             ``"log"``: log(k) for layer k (DetNet's, which leaves layer 1 out).
         refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
@@ -98,8 +113,7 @@ def fit(
         decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
             1.0).
         patience: a stage ends after this many steps without a validation improvement of more
-            than ``min_delta`` dB (the published recipe waits 4000 steps; default 300), or
-            ``None`` for no early stopping.
+            than ``min_delta`` dB (library default 300), or ``None`` for no early stopping.
         min_delta: the smallest validation improvement (dB) that counts.
         eval_every: steps between validation evaluations.
         validation_size: evaluate on the first this-many validation samples (default all).
@@ -113,6 +127,11 @@ def fit(
             the end), or ``None`` for those only.
         restore_best: at the end of each stage, go back to the weights of its best validation
             NMSE (kept in memory and in the checkpoint).
+        warm_start: layer-wise and stage-wise schedules: a layer trained for the first time
+            starts from the previous layer's trained values (its params, its per-layer
+            modules) rather than from its own initial ones (`unrolled.Unrolled.copy_layer`).
+            Deep layers of a network trained to a low error start near where they end, not at
+            a first iteration's large threshold.
         progress: a tqdm bar (budget used, ETA, loss, validation NMSE, stage): ``None`` shows it
             when stderr is a terminal, ``True`` always, ``False`` never.
         callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
@@ -122,12 +141,18 @@ def fit(
 
     Budgets: when a stage opens it gets an equal share of what is left. Of the steps left
     (``max_steps``), ``1/(stages left)``, the last stage all of it. Of the time left
-    (``max_seconds``), a share proportional to ``depth + 1`` (a step through k layers costs
-    about k + 1 layers' work, the batch drawn included), so that the stages left get about as
-    many steps each. A stage ending early by patience leaves its share to the later ones. When a
-    global budget is spent, the current stage ends (final evaluation, best weights restored)
-    and the stages left are skipped; the run overruns ``max_seconds`` by at most one step, one
-    evaluation and the final checkpoint.
+    (``max_seconds``), after its opening evaluation and net of the evaluations the stages left
+    will need (each opens and closes with one; their cost is measured as training goes), a
+    share proportional to ``depth + 1`` (a step through k layers costs about k + 1 layers'
+    work, the batch drawn included), so that the stages left get about as many steps each. A
+    stage ending early by patience leaves its share to the later ones. When the step budget is
+    spent, the current stage ends (final evaluation, best weights restored) and the stages
+    left are skipped. When the time budget is spent, the current stage ends too and the
+    refinements left are skipped, but every stage that adds a layer still trains it (at least
+    one step): every layer is trained, however short the budget. The run overruns
+    ``max_seconds`` by at most one step, one evaluation and the final checkpoint, plus, where
+    the budget was too short to reach the last layer, one step and two evaluations per layer
+    left. A step budget is reproducible (bit-identical on the CPU); a time budget is not.
 
     Returns:
         ``model``, trained (with ``restore_best``, at the last stage's best validation NMSE).
@@ -138,30 +163,11 @@ def fit(
             ``run_dir`` stays intact and loadable.
         ValueError, TypeError: an argument is invalid; the message names it.
     """
+    given = {k: v for k, v in locals().items() if k in DEFAULTS and v is not RECIPE}
     layers = check_model(model)
     check_problem(problem)
-    config = FitConfig.checked(
-        layers,
-        int(problem.validation[0].shape[0]),
-        schedule=schedule,
-        lr=lr,
-        batch_size=batch_size,
-        loss=loss,
-        layer_weights=layer_weights,
-        refine=refine,
-        decay=decay,
-        patience=patience,
-        min_delta=min_delta,
-        eval_every=eval_every,
-        validation_size=validation_size,
-        lr_schedule=lr_schedule,
-        clip=clip,
-        max_steps=max_steps,
-        max_seconds=max_seconds,
-        stage_steps=stage_steps,
-        checkpoint_every=checkpoint_every,
-        restore_best=restore_best,
-    )
+    settings = resolve_settings(model, problem, given)
+    config = FitConfig.checked(layers, int(problem.validation[0].shape[0]), **settings)
     run_dir = check_path(run_dir, "run_dir")
     resume = check_path(resume, "resume")
     callback = check_callable(callback, "callback", "a callable callback(info)")
@@ -173,6 +179,7 @@ def fit(
         decay=config.decay,
         layer_weights=config.layer_weights,
     )
+    prepare_model(model, problem)
     run = _Run(model, problem, config, stages, run_dir, resume, callback)
     return run.train(progress)
 
@@ -189,6 +196,7 @@ class _Position:
     stage_start: float = 0.0  # `seconds` when the stage opened
     budget: int | None = None  # the stage's step budget
     deadline: float | None = None  # `seconds` at which the stage's time share ends
+    eval_cost: float = 0.0  # seconds of one evaluation per (depth + 1), the latest measured
     best: float | None = None  # the stage's best validation NMSE (dB)
     best_step: int = 0  # stage_step of the best
     evaluated_at: int = -1  # stage_step of the latest evaluation
@@ -237,6 +245,7 @@ class _Run:
         self.description = {
             "fit": config.to_json(),
             "model": describe_model(model),
+            "recipe": _recipe_text(model),
             "problem": repr(problem),
             "stages": [s.to_json() for s in stages],
             "versions": {"torch": torch.__version__},
@@ -321,8 +330,18 @@ class _Run:
         self.model.train()
         try:
             # a stage resumed from its checkpoint runs (and closes) even if the budget is spent
-            while self.pos.stage < len(self.stages) and (self.pos.opened or not self._spent()):
-                self._run_stage(self.stages[self.pos.stage])
+            while self.pos.stage < len(self.stages):
+                stage = self.stages[self.pos.stage]
+                # a stage resumed from its checkpoint runs (and closes) even if the budget is
+                # spent; past the time budget, a stage that adds a layer still trains it (one
+                # step), so that every layer is trained; refinements left are skipped
+                if not self.pos.opened and self._spent():
+                    if self._steps_spent() or not stage.grows:
+                        if self._steps_spent():
+                            break
+                        self.pos.stage += 1
+                        continue
+                self._run_stage(stage)
             self.pos.finished = True
             self._checkpoint(None)
         finally:
@@ -332,25 +351,33 @@ class _Run:
     def _seconds(self) -> float:
         return self.base_seconds + _clock() - self.t0
 
+    def _steps_spent(self) -> bool:
+        cfg = self.config
+        return cfg.max_steps is not None and self.pos.step >= cfg.max_steps
+
     def _spent(self) -> bool:
         """The global budget is spent."""
-        cfg, pos = self.config, self.pos
-        if cfg.max_steps is not None and pos.step >= cfg.max_steps:
+        cfg = self.config
+        if self._steps_spent():
             return True
         return cfg.max_seconds is not None and self._seconds() >= cfg.max_seconds
 
     def _stage_over(self) -> bool:
         cfg, pos = self.config, self.pos
-        if self._spent():
+        if self._steps_spent():
             return True
         if pos.budget is not None and pos.stage_step >= pos.budget:
+            return True
+        if pos.stage_step == 0 and self.stages[pos.stage].grows:
+            return False  # a new layer trains at least one step, whatever the clock says
+        if cfg.max_seconds is not None and self._seconds() >= cfg.max_seconds:
             return True
         if pos.deadline is not None and self._seconds() >= pos.deadline:
             return True
         return cfg.patience is not None and pos.stage_step - pos.best_step >= cfg.patience
 
     def _open(self, stage: Stage) -> None:
-        """Share out the budgets left, and evaluate the stage's starting point."""
+        """Evaluate the stage's starting point, and share out the budgets left."""
         cfg, pos = self.config, self.pos
         left = self.stages[pos.stage :]
         pos.stage_step, pos.best, pos.best_step, pos.evaluated_at = 0, None, 0, -1
@@ -363,13 +390,22 @@ class _Run:
         if cfg.stage_steps is not None:
             pos.budget = cfg.stage_steps if pos.budget is None else min(pos.budget, cfg.stage_steps)
         pos.deadline = None
-        if cfg.max_seconds is not None:
-            weights = [s.depth + 1 for s in left]
-            share = max(0.0, cfg.max_seconds - pos.seconds) * weights[0] / sum(weights)
-            pos.deadline = pos.seconds + share
         self.best_weights = None
+        if cfg.warm_start and stage.grows and stage.depth > 1:
+            copy_layer = getattr(self.model, "copy_layer", None)
+            if callable(copy_layer):
+                copy_layer(stage.depth - 2, stage.depth - 1)
         self._evaluate(stage)
         pos.opened = True
+        if cfg.max_seconds is not None:
+            # Shared after the opening evaluation, net of the evaluations still to come (each
+            # stage opens and closes with one, at a cost that grows with its depth), so that
+            # the stages left fit the budget however costly evaluating is.
+            weights = [s.depth + 1 for s in left]
+            now = self._seconds()
+            evaluations = pos.eval_cost * (weights[0] + 2 * sum(weights[1:]))
+            share = max(0.0, cfg.max_seconds - now - evaluations) * weights[0] / sum(weights)
+            pos.deadline = now + share
 
     def _run_stage(self, stage: Stage) -> None:
         cfg, pos = self.config, self.pos
@@ -470,7 +506,9 @@ class _Run:
 
     def _evaluate(self, stage: Stage) -> None:
         cfg, pos = self.config, self.pos
+        start = _clock()
         val = validation_nmse_db(self.model, self.x_val, self.y_val, stage.depth, A=self.A_val)
+        pos.eval_cost = (_clock() - start) / (stage.depth + 1)
         if pos.best is None or val < pos.best - cfg.min_delta:
             pos.best, pos.best_step = val, pos.stage_step
             if cfg.restore_best:
@@ -532,6 +570,11 @@ class _Run:
         )
         ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
         self.last_checkpoint = pos.step
+
+
+def _recipe_text(model: nn.Module) -> str | None:
+    recipe = getattr(model, "recipe", None)
+    return None if recipe is None else recipe.summary()
 
 
 def _on(A: Any, device: torch.device) -> Any:

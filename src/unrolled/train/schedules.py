@@ -45,6 +45,8 @@ class Stage:
         shared_factor: relative learning rate of the parameters shared by all layers.
         loss_weights: ``depth`` weights of the per-layer losses (sum 1); only the last is
             non-zero unless the schedule supervises every layer.
+        grows: the stage trains a layer for the first time (a refinement does not): past the
+            time budget it still takes one step, and refinements are skipped.
     """
 
     label: str
@@ -53,6 +55,7 @@ class Stage:
     layer_factors: tuple[float, ...]
     shared_factor: float
     loss_weights: tuple[float, ...]
+    grows: bool = True
 
     @property
     def last_layer_only(self) -> bool:
@@ -100,7 +103,9 @@ def build_stages(
         stages.append(Stage(f"layer {k}: new", k, 1.0, new, 1.0, _one_hot(k)))
         for r in refine:
             factors = tuple(decay ** (k - j) if j <= k else 0.0 for j in range(1, K + 1))
-            stages.append(Stage(f"layer {k}: refine x{r:g}", k, r, factors, 1.0, _one_hot(k)))
+            stages.append(
+                Stage(f"layer {k}: refine x{r:g}", k, r, factors, 1.0, _one_hot(k), grows=False)
+            )
     return stages
 
 
