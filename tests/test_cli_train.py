@@ -264,7 +264,7 @@ def test_resume_refuses_another_model(tmp_path, capsys):
         (("max_steps: 20", "max_steps: 20\n  validation_size: 99"), r"train\.validation_size: "),
         (
             ("lista-cp, layers: 3", "lista-cpss, layers: 3, support: [2, 3]"),
-            r"model\.support: expected None or a pair",
+            r"model\.support: expected None, 'auto' or a pair",
         ),
         (("model: {", "modle: {"), r"config\.modle: unknown section"),
     ],

@@ -48,18 +48,10 @@ def test_detnet_trains_on_the_real_equivalent_of_qpsk():
 
 
 def test_log_layer_weights_are_detnets():
-    import inspect
+    from unrolled.train.config import DEFAULTS, FitConfig
 
-    from unrolled.train.config import FitConfig
-
-    names = set(inspect.signature(FitConfig.checked).parameters) | set(FitConfig.__annotations__)
-    defaults = {
-        k: p.default
-        for k, p in inspect.signature(fit).parameters.items()
-        if k in names and p.default is not inspect.Parameter.empty
-    }
-    defaults.update(schedule="deep-supervision", layer_weights="log")
-    config = FitConfig.checked(3, 10, **defaults)
+    settings = {**DEFAULTS, "schedule": "deep-supervision", "layer_weights": "log"}
+    config = FitConfig.checked(3, 10, **settings)
     assert config.layer_weights == (0.0, math.log(2), math.log(3))
 
 

@@ -163,12 +163,17 @@ def prepare_support(model: Any, problem: Any) -> None:
 #: few scalars train well at a large rate; measured here), on the NMSE in dB (its gradient
 #: keeps its scale as the error falls by orders of magnitude); a stage ends after 300 steps
 #: without a 0.01 dB gain (the repositories wait 2000–4000: too long for minutes of training).
+#: Each new layer starts from the previous layer's trained step and threshold (``warm_start``):
+#: a deep layer's threshold ends orders of magnitude below its λ/L start, and Adam moves the
+#: softplus-parametrised threshold about one e-fold per 100 steps at this rate. Measured at
+#: 500×1000 in 150 s: -40.0 dB from λ/L, -57.3 dB warm-started.
 SCALAR_SETTINGS: dict[str, Any] = {
     "schedule": "layerwise",
     "lr": 1e-2,
     "batch_size": 64,
     "loss": "nmse_db",
     "patience": 300,
+    "warm_start": True,
 }
 
 #: Learned entries per layer at which a matrix model's reference rate was measured: one
