@@ -8,24 +8,42 @@ import torch
 README = Path(__file__).parents[1] / "README.md"
 
 
+def blocks():
+    """The README's python examples, in order: the custom iteration, the recipe, imaging,
+    MIMO, recommendation."""
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
 def test_readme_example_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "README has no python example"
+    examples = blocks()
+    assert examples, "README has no python example"
     torch.manual_seed(0)
     namespace: dict = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    exec(compile(examples[0], "README.md", "exec"), namespace)
     net, A, x, y, landweber = (namespace[k] for k in ("net", "A", "x", "y", "landweber"))
     classical = (landweber.run(y, A, iterations=10) - x).square().mean()
     assert (net(y, A) - x).square().mean() < 0.95 * classical  # training helped
-    assert len(blocks[0].strip().splitlines()) <= 16
+    assert len(examples[0].strip().splitlines()) <= 16
+
+
+def test_readme_recipe_example_runs():
+    example = blocks()[1]
+    assert "max_seconds=150" in example
+    namespace: dict = {}
+    exec(
+        compile(example.replace("max_seconds=150", "max_seconds=2"), "README.md", "exec"), namespace
+    )
+    net = namespace["net"]
+    assert net.algorithm.support == (0.006, 0.065)
+    assert net(namespace["problem"].test[1]).shape == (1000, 500)
 
 
 def test_readme_imaging_example_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 2, "README has no imaging example"
+    examples = blocks()
+    assert len(examples) >= 3, "README has no imaging example"
     torch.manual_seed(0)
     namespace: dict = {}
-    exec(compile(blocks[1], "README.md", "exec"), namespace)
+    exec(compile(examples[2], "README.md", "exec"), namespace)
     from unrolled.metrics import psnr
 
     x, y, x_tv, x_hat = (namespace[k] for k in ("x", "y", "x_tv", "x_hat"))
@@ -34,20 +52,20 @@ def test_readme_imaging_example_runs():
 
 
 def test_readme_mimo_example_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 3, "README has no MIMO example"
+    examples = blocks()
+    assert len(examples) >= 4, "README has no MIMO example"
     torch.manual_seed(0)
     namespace: dict = {}
-    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    exec(compile(examples[3], "README.md", "exec"), namespace)
     assert namespace["ser"] < namespace["mmse"]  # OAMP-Net2 detects better than MMSE
 
 
 def test_readme_recommendation_example_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 4, "README has no recommendation example"
+    examples = blocks()
+    assert len(examples) >= 5, "README has no recommendation example"
     torch.manual_seed(0)
     namespace: dict = {}
-    exec(compile(blocks[3], "README.md", "exec"), namespace)
+    exec(compile(examples[4], "README.md", "exec"), namespace)
     t = namespace["problem"].test
     mean = float(namespace["problem"].train.values.mean())
     global_mean = float(((torch.from_numpy(t.values) - mean) ** 2).mean().sqrt())

@@ -239,9 +239,12 @@ def train_run(
         atomic_write(saved, config.text.encode())
     if log is not None:
         settings = ", ".join(f"{k} {v}" for k, v in config.train.items())
+        recipe = getattr(model, "recipe", None)
+        how = f"; its recipe: {recipe.summary()}" if recipe is not None else ""
         log(
             f"{'Resuming' if resume else 'Training'} {config.model} ({model.layers} layers) on "
-            f"{problem!r}{': ' + settings if settings else ''}; run directory {target}"
+            f"{problem!r}{how}{'; overrides: ' + settings if settings else ''}; run directory "
+            f"{target}"
         )
     try:
         fit(model, problem, run_dir=target, resume=target if resume else None, **config.train)

@@ -63,3 +63,31 @@ def test_learned_long_spends_the_budget_with_a_cosine_rate(tmp_path):
     entry = json.loads(out.read_text())["learned"]["alista"]["noiseless"]["2s"]
     assert entry["training"]["patience"] is None
     assert entry["training"]["lr_schedule"] == "cosine"
+
+
+def test_grid_part_trains_with_the_recipe_alone_and_merges_cell_by_cell(tmp_path, capsys):
+    out = tmp_path / "sc.json"
+    args = ["--part", "grid", "--models", "alista", "steplista", "--sizes-grid", "20x40"]
+    args += ["--seconds", "1", "--layers", "2", "--run-root", str(tmp_path / "runs")]
+    load().main([*args, "--out", str(out)])
+    grid = json.loads(out.read_text())["grid"]
+    assert set(grid) == {"alista", "steplista"}
+    cells = grid["alista"]["20x40"]
+    assert set(cells) == {"0.05", "0.1", "0.15"} and set(cells["0.1"]) == {"noiseless", "snr30"}
+    cell = cells["0.1"]["noiseless"]
+    import unrolled as ur
+
+    assert cell["recipe"] == ur.recipe_of("alista").summary()
+    assert cell["settings"]["schedule"] == "layerwise" and cell["deepest_layer_trained"] == 2
+    assert cell["support"] == [0.012, 0.13] and cells["0.05"]["noiseless"]["support"] == [
+        0.006,
+        0.065,
+    ]
+    assert cell["target_db"] == -55.0 and isinstance(cell["meets_target"], bool)
+    assert grid["steplista"]["20x40"]["0.1"]["noiseless"]["target_db"] is None
+    before = out.read_text()
+    load().main([*args, "--out", str(out), "--skip-done"])  # nothing left to measure
+    assert json.loads(out.read_text())["grid"] == json.loads(before)["grid"]
+    load().main(["--table", "--out", str(out)])
+    table = capsys.readouterr().out
+    assert "| alista | 0.1 | noiseless |" in table and "worst cell" in table

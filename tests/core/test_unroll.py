@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 import unrolled as ur
+from tests.conftest import sparse_problem
 from unrolled.algorithms import FISTA, ISTA
 from unrolled.priors import L1
 
@@ -356,3 +357,23 @@ def test_layer_parameters_of_a_module_shared_by_several_layers_are_shared(proble
         ("slots.prox.0.1.weight", None),
         ("slots.prox.0.1.bias", None),
     ]
+
+
+def test_set_initial_moves_an_untrained_start_and_refuses_a_trained_one():
+    A, _, _ = sparse_problem()
+    net = ur.unroll(ISTA, 3, learn=["step", "threshold"], operator=A)
+    assert net.is_untrained("step") and net.is_untrained("threshold")
+    net.set_initial("threshold", torch.tensor([0.2, 0.1, 0.05]))
+    torch.testing.assert_close(
+        net.param_values()["threshold"], torch.tensor([0.2, 0.1, 0.05], dtype=torch.float64)
+    )
+    assert net.is_untrained("threshold")  # its new start
+    with pytest.raises(ValueError, match="cannot learn from a non-positive default"):
+        net.set_initial("step", -1.0)
+    assert net.is_untrained("step")  # a rejected start leaves the old one
+    with torch.no_grad():
+        net.params["step"].add_(0.1)
+    with pytest.raises(ValueError, match="step: has been trained or loaded"):
+        net.set_initial("step", 0.5)
+    with pytest.raises(ValueError, match="name: 'W' is not a learned param"):
+        net.is_untrained("W")

@@ -3,6 +3,7 @@ by field; what depends on the problem is derived from it; a time budget reaches 
 
 import importlib
 import json
+import math
 
 import pytest
 import torch
@@ -10,9 +11,9 @@ import torch
 import unrolled as ur
 from unrolled.algorithms import ISTA
 from unrolled.data import SparseCoding
-from unrolled.models._common import SUPPORT, sparsity_of, support_for_sparsity
+from unrolled.models._common import SUPPORT, noise_std_of, sparsity_of, support_for_sparsity
 from unrolled.train import fit, read_metrics
-from unrolled.train.config import DEFAULTS, resolve_settings
+from unrolled.train.config import DEFAULTS, prepare_model, resolve_settings
 
 
 def small(sparsity=0.1, m=20, n=40, **kwargs):
@@ -205,3 +206,34 @@ def test_copy_layer_copies_untied_params_and_per_layer_modules():
     torch.testing.assert_close(net.slots["prox"][2].weight, net.slots["prox"][0].weight)
     with pytest.raises(ValueError, match=r"target: expected a layer in \[0, 3\), got 3"):
         net.copy_layer(0, 3)
+
+
+def test_heavy_noise_raises_the_starting_threshold_and_a_trained_one_is_left_alone():
+    quiet, loud = small(snr_db=30.0), small(snr_db=0.0)
+    thresholds = []
+    for problem in (quiet, loud):
+        net = ur.create("lista-cpss", operator=problem.operator, layers=2)
+        before = net.param_values()["theta"].detach().clone()
+        prepare_model(net, problem)
+        thresholds.append((before, net.param_values()["theta"].detach()))
+    (before, after), (_, raised) = thresholds
+    torch.testing.assert_close(after, before)  # 30 dB: the model's own λ/L start
+    universal = loud.noise_std * (2 * math.log(40)) ** 0.5 / float(loud.operator.lipschitz())
+    torch.testing.assert_close(raised, torch.full_like(raised, universal))
+    net = ur.create("lista-cpss", operator=loud.operator, layers=2)
+    fit(net, loud, max_steps=3, progress=False)  # prepared, then trained
+    trained = net.param_values()["theta"].detach().clone()
+    prepare_model(net, loud)
+    torch.testing.assert_close(net.param_values()["theta"].detach(), trained)
+    with pytest.raises(ValueError, match="theta: has been trained"):
+        net.set_initial("theta", 0.5)
+
+
+def test_the_noise_level_is_measured_when_the_problem_does_not_state_it():
+    class Unstated:
+        def __init__(self, problem):
+            self.validation = problem.validation
+
+    problem = SparseCoding(30, 60, 0.2, snr_db=10.0, validation_size=500)
+    measured = noise_std_of(Unstated(problem), problem.operator)
+    assert measured == pytest.approx(problem.noise_std, rel=0.05)

@@ -10,7 +10,7 @@ field. ``notes`` says where each number comes from (a paper, or measured here).
 
 The core only stores recipes (nothing here imports the training code)::
 
-    @register("alista", recipe=Recipe({"schedule": "grow", "lr": 1e-2}, notes="..."))
+    @register("alista", recipe=Recipe({"schedule": "layerwise", "lr": 1e-2}, notes="..."))
     def alista(...): ...
 
     ur.create("alista", operator=A).recipe     # the model carries it

@@ -271,6 +271,36 @@ class Unrolled(nn.Module):
             owners.append((name, p, next(iter(layers)) if len(layers) == 1 else None, False))
         return owners
 
+    def is_untrained(self, name: str) -> bool:
+        """Whether the learned param ``name`` still holds its initial value (every layer)."""
+        if name not in self.params:
+            raise ValueError(f"name: {name!r} is not a learned param; learned: {list(self.params)}")
+        if name in self._pending:
+            return True
+        return torch.equal(self.params[name], self._initial_raw(name))
+
+    @torch.no_grad()
+    def set_initial(self, name: str, value: Any) -> None:
+        """Start the learned param ``name`` from ``value`` (a number or a tensor broadcasting to
+        its shape, within its constraint) instead of its classical default; only while it is
+        untrained (`is_untrained`), since it would otherwise discard what was learned. A
+        recipe's ``prepare`` uses it to derive a start from the problem (e.g. a threshold from
+        the noise level)."""
+        if not self.is_untrained(name):
+            raise ValueError(
+                f"{name}: has been trained or loaded; its initial value can no longer change"
+            )
+        tensor = torch.as_tensor(value, dtype=torch.float64).detach().to("cpu", torch.float64)
+        old = self._defaults.get(name)
+        self._defaults[name] = tensor
+        try:
+            self.params[name].copy_(self._initial_raw(name))
+        except (ValueError, RuntimeError):
+            if old is not None:
+                self._defaults[name] = old
+            raise
+        self._pending.discard(name)
+
     @torch.no_grad()
     def copy_layer(self, source: int, target: int) -> None:
         """Give layer ``target`` (0-based) layer ``source``'s learned values: its slices of the

@@ -151,11 +151,51 @@ def sparsity_of(problem: Any) -> float:
 
 
 def prepare_support(model: Any, problem: Any) -> None:
-    """A recipe's ``prepare``: a model built with ``support="auto"`` gets the support schedule of
-    the problem's sparsity (`support_for_sparsity` of `sparsity_of`)."""
+    """Part of a recipe's ``prepare``: a model built with ``support="auto"`` gets the support
+    schedule of the problem's sparsity (`support_for_sparsity` of `sparsity_of`)."""
     algorithm = getattr(model, "algorithm", None)
     if getattr(algorithm, "support_auto", False):
         algorithm.support = support_for_sparsity(sparsity_of(problem))
+
+
+def noise_std_of(problem: Any, operator: Any) -> float:
+    """The noise standard deviation per measurement: ``problem.noise_std`` where the problem
+    states it (`unrolled.data.SparseCoding`), else the root mean square of ``y − A x`` over its
+    validation samples (deterministic)."""
+    stated = getattr(problem, "noise_std", None)
+    if isinstance(stated, numbers.Real) and not isinstance(stated, bool) and stated >= 0:
+        return float(stated)
+    x, y = problem.validation[:2]
+    with torch.no_grad():
+        residual = (y - operator(x.to(y.dtype))).double()
+    return float(residual.square().mean().sqrt())
+
+
+def prepare_threshold(model: Any, problem: Any) -> None:
+    """Part of a recipe's ``prepare``: an untrained threshold θ starts at least at the universal
+    threshold of the problem's noise, ``σ·√(2 log n)/L`` (Donoho & Johnstone's λ = σ√(2 log n)
+    for unit-norm columns, at ISTA's step 1/L, L = ‖A‖²), so that heavy noise does not start
+    the network below its noise level; noiseless or mildly noisy problems keep the model's own
+    start (λ/L). A trained or loaded θ is left alone."""
+    params = getattr(model, "params", {})
+    operator = getattr(model, "operator", None)
+    if "theta" not in params or operator is None or not model.is_untrained("theta"):
+        return
+    sigma = noise_std_of(problem, operator)
+    if sigma <= 0:
+        return
+    n = int(operator.in_shape[0])
+    universal = sigma * math.sqrt(2 * math.log(max(n, 2))) / float(operator.lipschitz())
+    theta = model.param_values()["theta"].detach().double().cpu()
+    if bool((theta < universal).any()):
+        model.set_initial("theta", theta.clamp_min(universal))
+
+
+def prepare_sparse(model: Any, problem: Any) -> None:
+    """The LISTA family's recipe ``prepare``: the support schedule from the data's sparsity
+    (`prepare_support`) and the starting threshold from its noise level (`prepare_threshold`)."""
+    prepare_support(model, problem)
+    prepare_threshold(model, problem)
 
 
 #: The recipe of the LISTA family's scalar models (ALISTA, StepLISTA: a step and a threshold

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..core import Layer, Param, Recipe, Unrolled, register, unroll
-from ._common import AUTO, SCALAR_SETTINGS, Rule, dense, operator_sizes, prepare_support
+from ._common import AUTO, SCALAR_SETTINGS, Rule, dense, operator_sizes, prepare_sparse
 from .lista import LISTACPIteration
 
 #: ALISTA's initial ℓ1 weight: θ starts at 0.4/L, as in the ALISTA repository (``--lam 0.4``).
@@ -165,8 +165,9 @@ class ALISTAIteration(LISTACPIteration):
 #: ALISTA's recipe: `SCALAR_SETTINGS`; the support schedule from the data's sparsity.
 RECIPE = Recipe(
     SCALAR_SETTINGS,
-    prepare=prepare_support,
-    derived="support selection from the data's sparsity",
+    prepare=prepare_sparse,
+    derived="support selection from the data's sparsity; the starting threshold at least the "
+    "noise's universal threshold",
     notes="2K scalars: layer-wise growth (Borgerding et al.; the ALISTA repository trains "
     "stage-wise) at Adam 1e-2, measured here on the grid of benchmarks/sparse_coding.py; the "
     "loss in dB and patience 300 measured here; support (0.12p, 1.3p) scales the repository's "

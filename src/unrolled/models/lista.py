@@ -26,7 +26,7 @@ from ._common import (
     operator_sizes,
     over_lipschitz,
     positive_number,
-    prepare_support,
+    prepare_sparse,
     sized_params,
     support_fraction,
 )
@@ -155,8 +155,9 @@ COUPLED_RECIPE = Recipe(
         "patience": None,
     },
     derive=matrix_lr(3e-3),
-    prepare=prepare_support,
-    derived="lr 3e-3·√(125000/P), P learned entries per layer; support from the data's sparsity",
+    prepare=prepare_sparse,
+    derived="lr 3e-3·√(125000/P), P learned entries per layer; support from the data's "
+    "sparsity; the starting threshold at least the noise's universal threshold",
     notes="deep supervision, dB loss and 3e-3 at 250×500 measured here; the rate's scaling "
     "with the size is matrix_lr's; cosine annealing over the budget measured on the grid of "
     "benchmarks/sparse_coding.py; the support as ALISTA's.",
@@ -171,7 +172,9 @@ LISTA_RECIPE = Recipe(
         "patience": None,
     },
     derive=matrix_lr(1e-4, 250 * 500 + 500 * 500),
-    derived="lr 1e-4·√(375000/P), P learned entries per layer",
+    prepare=prepare_sparse,
+    derived="lr 1e-4·√(375000/P), P learned entries per layer; the starting threshold at "
+    "least the noise's universal threshold",
     notes="as LISTA-CP's; 1e-4 at 250×500 measured here over 60 s (1e-4 -11.2 dB, 3e-4 -10.8, "
     "5e-4, the published stage-wise rate, -9.4, 2e-5 -7.8).",
 )

@@ -350,6 +350,7 @@ def describe_model(model: nn.Module) -> dict[str, Any]:
     algorithm = getattr(model, "algorithm", None)
     if algorithm is not None:
         out["algorithm"] = type(algorithm).__name__
+        out["iteration"] = repr(algorithm)  # with the choices a recipe prepared (support)
     for attr in ("learned", "tied"):
         if hasattr(model, attr):
             out[attr] = (
@@ -366,11 +367,12 @@ def describe_model(model: nn.Module) -> dict[str, Any]:
 
 
 def differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The trajectory-shaping arguments whose values differ: ``"name: run had X, got Y"``."""
+    """The trajectory-shaping arguments whose values differ: ``"name: run had X, got Y"``. A
+    setting a run's record lacks (written before the setting existed) had its default."""
     return [
-        f"{name}: the run had {saved.get(name)!r}, got {now.get(name)!r}"
+        f"{name}: the run had {saved.get(name, DEFAULTS[name])!r}, got {now.get(name)!r}"
         for name in TRAJECTORY
-        if saved.get(name) != now.get(name)
+        if saved.get(name, DEFAULTS[name]) != now.get(name)
     ]
 
 

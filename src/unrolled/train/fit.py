@@ -329,16 +329,15 @@ class _Run:
         self.base_seconds = self.pos.seconds  # a resumed run's training time so far
         self.model.train()
         try:
-            # a stage resumed from its checkpoint runs (and closes) even if the budget is spent
             while self.pos.stage < len(self.stages):
                 stage = self.stages[self.pos.stage]
-                # a stage resumed from its checkpoint runs (and closes) even if the budget is
-                # spent; past the time budget, a stage that adds a layer still trains it (one
-                # step), so that every layer is trained; refinements left are skipped
+                # A stage resumed from its checkpoint runs (and closes) even if the budget is
+                # spent. Past the step budget nothing more runs; past the time budget the
+                # refinements left are skipped, but a stage that adds a layer still trains it.
                 if not self.pos.opened and self._spent():
-                    if self._steps_spent() or not stage.grows:
-                        if self._steps_spent():
-                            break
+                    if self._steps_spent():
+                        break
+                    if not stage.grows:
                         self.pos.stage += 1
                         continue
                 self._run_stage(stage)
