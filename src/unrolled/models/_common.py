@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core import Algorithm, Param
+from ..core import Algorithm, Param, Recipe
 from ..core.checks import check_operator
 from ..ops import Matrix
 
@@ -215,6 +215,16 @@ SCALAR_SETTINGS: dict[str, Any] = {
     "patience": 300,
     "warm_start": True,
 }
+
+
+def annealed_recipe(*, loss: str, lr: float, batch_size: int, notes: str) -> Recipe:
+    """A recipe (`unrolled.Recipe`) that trains every layer together on the last layer's
+    output (end to end) for the whole budget, Adam's rate annealed by a cosine and no early
+    stopping (without a budget: a constant rate and the library's patience): what the imaging,
+    MIMO and recommendation models use, with their own loss, rate and batch."""
+    settings = {"schedule": "end-to-end", "loss": loss, "lr": lr, "lr_schedule": "cosine"}
+    return Recipe({**settings, "batch_size": batch_size, "patience": None}, notes=notes)
+
 
 #: Learned entries per layer at which a matrix model's reference rate was measured: one
 #: 250×500 matrix (LISTA-CP/CPSS on the standard problem).

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..algorithms.admm import ADMM, ADMMState
-from ..core import Layer, Param, Recipe, register, unroll
+from ..core import Layer, Param, register, unroll
 from ..core.checks import positive_int
-from ._common import positive_number
+from ._common import annealed_recipe, positive_number
 from ._imaging import image_channels, on_operator_dtype
 
 
@@ -101,15 +101,10 @@ class ADMMNetIteration(ADMM):
 
 
 #: The recipe (`unrolled.Recipe`): end-to-end as Yang et al. train it; Adam 1e-2 annealed over the budget, batches of 16 and the linear NMSE measured here (benchmarks/imaging.py).
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-2,
-        "lr_schedule": "cosine",
-        "batch_size": 16,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.01,
+    batch_size=16,
     notes="end-to-end as Yang et al. train it; Adam 1e-2 annealed over the budget, batches of 16 and the linear NMSE measured here (benchmarks/imaging.py).",
 )
 

@@ -9,13 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from ..algorithms.ista import ProximalGradient
-from ..core import Layer, Param, Recipe, Slot, register, unroll
+from ..core import Layer, Param, Slot, register, unroll
 from ..core.checks import positive_int
 from ..data.images import ImagePatches
 from ..nn._common import as_image
 from ..ops import BlockCS
 from ..priors import soft_threshold
-from ._common import positive_number
+from ._common import annealed_recipe, positive_number
 from ._imaging import check_real, image_channels, on_operator_dtype
 
 
@@ -209,15 +209,10 @@ def _ista_net(
 
 
 #: The recipe (`unrolled.Recipe`): Zhang & Ghanem's: end-to-end on the squared error (the model adds its symmetry term) at Adam 1e-3; annealing and no early stop measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "mse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 16,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="mse",
+    lr=0.001,
+    batch_size=16,
     notes="Zhang & Ghanem's: end-to-end on the squared error (the model adds its symmetry term) at Adam 1e-3; annealing and no early stop measured here.",
 )
 

@@ -11,7 +11,8 @@ from torch import Tensor
 
 from ..algorithms.oamp import constellation_of, noise_var_of, posterior
 from ..comms import Constellation
-from ..core import Algorithm, Layer, Param, Recipe, register
+from ..core import Algorithm, Layer, Param, register
+from ._common import annealed_recipe
 from .oamp_net import unrolled_detector
 
 
@@ -69,15 +70,10 @@ class MMNetIteration(Algorithm):
 
 
 #: The recipe (`unrolled.Recipe`): Khani et al.'s: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "mse",
-        "lr": 1e-2,
-        "lr_schedule": "cosine",
-        "batch_size": 256,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="mse",
+    lr=0.01,
+    batch_size=256,
     notes="Khani et al.'s: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.",
 )
 

@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Param, Recipe, Slot, register, unroll
+from ..core import Algorithm, Layer, Param, Slot, register, unroll
 from ..core.checks import positive_int
 from ..nn import ResidualCNN
 from ..ops.cg import cg_solve
-from ._common import positive_number
+from ._common import annealed_recipe, positive_number
 from ._imaging import image_channels, on_operator_dtype, real_network
 
 
@@ -58,15 +58,10 @@ class MoDLIteration(Algorithm):
 
 
 #: The recipe (`unrolled.Recipe`): Aggarwal et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 4,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.001,
+    batch_size=4,
     notes="Aggarwal et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.",
 )
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..algorithms.oamp import OAMP
 from ..comms import Channel
-from ..core import Recipe, register, unroll
+from ..core import register, unroll
+from ._common import annealed_recipe
 
 
 def unrolled_detector(
@@ -25,15 +26,10 @@ def unrolled_detector(
 
 
 #: The recipe (`unrolled.Recipe`): He et al.'s code: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "mse",
-        "lr": 1e-2,
-        "lr_schedule": "cosine",
-        "batch_size": 256,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="mse",
+    lr=0.01,
+    batch_size=256,
     notes="He et al.'s code: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.",
 )
 

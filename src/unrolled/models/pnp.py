@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..algorithms import HQS, ISTA
-from ..core import Recipe, register, unroll
+from ..core import register, unroll
 from ..nn import DnCNN
 from ..priors import Denoiser
+from ._common import annealed_recipe
 from ._imaging import image_channels, on_operator_dtype, real_network
 
 
@@ -46,15 +47,10 @@ def _pnp(
 
 
 #: The recipe (`unrolled.Recipe`): end-to-end at Adam 1e-3 annealed over the budget, batches of 8, the linear NMSE: measured here (benchmarks/imaging.py).
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 8,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.001,
+    batch_size=8,
     notes="end-to-end at Adam 1e-3 annealed over the budget, batches of 8, the linear NMSE: measured here (benchmarks/imaging.py).",
 )
 

@@ -8,8 +8,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Param, Recipe, Slot, register, unroll
+from ..core import Algorithm, Layer, Param, Slot, register, unroll
 from ..core.checks import check_operator, positive_int
+from ._common import annealed_recipe
 from ._imaging import on_operator_dtype
 
 
@@ -148,15 +149,10 @@ class PrimalUpdate(_ConvUpdate):
 
 
 #: The recipe (`unrolled.Recipe`): Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing; batches of 8 and the linear NMSE measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 8,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.001,
+    batch_size=8,
     notes="Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing; batches of 8 and the linear NMSE measured here.",
 )
 

@@ -10,12 +10,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Recipe, Slot, register, unroll
+from ..core import Algorithm, Layer, Slot, register, unroll
 from ..core.checks import positive_int
 from ..data.measurements import estimate_noise_level
 from ..nn import UNet
 from ..nn._common import as_image
 from ..priors import TV, Denoiser
+from ._common import annealed_recipe
 from ._imaging import check_real, image_channels, on_operator_dtype
 
 #: DPIR's schedule (Zhang et al. 2021): the prior's noise level falls geometrically from 49/255
@@ -150,15 +151,10 @@ class USRNetIteration(Algorithm):
 
 
 #: The recipe (`unrolled.Recipe`): Zhang et al.'s rate 1e-3, end-to-end; annealing, batches of 8 and the linear NMSE measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 8,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.001,
+    batch_size=8,
     notes="Zhang et al.'s rate 1e-3, end-to-end; annealing, batches of 8 and the linear NMSE measured here.",
 )
 

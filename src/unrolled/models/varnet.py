@@ -8,9 +8,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Param, Recipe, Slot, register, unroll
+from ..core import Algorithm, Layer, Param, Slot, register, unroll
 from ..nn import UNet
 from ..nn._common import as_image
+from ._common import annealed_recipe
 from ._imaging import image_channels, on_operator_dtype, real_network
 
 
@@ -69,15 +70,10 @@ class VarNetIteration(Algorithm):
 
 
 #: The recipe (`unrolled.Recipe`): Sriram et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.
-RECIPE = Recipe(
-    {
-        "schedule": "end-to-end",
-        "loss": "nmse",
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "batch_size": 4,
-        "patience": None,
-    },
+RECIPE = annealed_recipe(
+    loss="nmse",
+    lr=0.001,
+    batch_size=4,
     notes="Sriram et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.",
 )
 
