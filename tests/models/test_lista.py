@@ -52,7 +52,7 @@ def test_lista_params_have_the_documented_shapes():
     net = ur.create("lista", operator=A, layers=LAYERS)
     assert {n: tuple(p.shape) for n, p in net.params.items()} == {
         "W1": (LAYERS, 40, 20),
-        "W2": (LAYERS, 40, 40),
+        "D": (LAYERS, 40, 40),
         "theta": (LAYERS,),
     }
     net = ur.create("lista-cp", operator=A, layers=LAYERS)
@@ -61,6 +61,23 @@ def test_lista_params_have_the_documented_shapes():
         "theta": (LAYERS,),
     }
     assert ur.create("steplista", operator=A, layers=LAYERS).learned == ("step",)
+
+
+def test_lista_is_lista_in_coupled_coordinates():
+    """Any trained (W1, D) is LISTA's x ← η(W1 y + W2 x) with W2 = I − W1 A + D."""
+    A, _, y = sparse_problem()
+    net = ur.create("lista", operator=A, layers=3)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name in ("W1", "D"):
+            net.params[name].add_(0.05 * torch.randn_like(net.params[name]))
+    W1, D, theta = (net.param_values()[k] for k in ("W1", "D", "theta"))
+    x = torch.zeros(y.shape[0], 40, dtype=y.dtype)
+    for k in range(3):
+        W2 = net.algorithm.state_map(W1[k], D[k], A)
+        torch.testing.assert_close(W2, torch.eye(40, dtype=y.dtype) - W1[k] @ A.M + D[k])
+        x = soft_threshold(y @ W1[k].mT + x @ W2.mT, theta[k])
+    torch.testing.assert_close(net(y), x)
 
 
 def test_iterations_run_classically_like_ista():

@@ -27,6 +27,13 @@ def setup():
         ({"lr": -1e-3}, ValueError, r"lr: expected a positive finite number, got -0.001"),
         ({"lr": float("nan")}, ValueError, "lr: expected a positive finite number"),
         ({"lr": "0.1"}, ValueError, "lr: expected a positive finite number, got '0.1'"),
+        ({"lr_factors": 0.1}, TypeError, "lr_factors: expected a mapping .* got float"),
+        ({"lr_factors": {"step": 0}}, ValueError, r"lr_factors\['step'\]: expected a positive"),
+        (
+            {"lr_factors": {"W": 0.1}},
+            ValueError,
+            r"lr_factors: 'W' is not a learned param .* \['step', 'threshold'\]",
+        ),
         ({"batch_size": 0}, ValueError, "batch_size: expected a positive int, got 0"),
         ({"batch_size": 8.0}, ValueError, "batch_size: expected a positive int"),
         (

@@ -106,6 +106,41 @@ def test_layer_rates_scale_each_slice_update_and_group_per_layer_modules():
     )
 
 
+def test_layer_rates_apply_per_param_factors_on_top_of_the_layers():
+    torch.manual_seed(0)
+    A = ur.Matrix(torch.randn(10, 20) / 10**0.5)
+    net = ur.unroll(
+        ISTA, 3, learn=["step", "threshold"], replace={"prox": lambda k: ScaledL1()}, operator=A
+    )
+    factors = {"threshold": 0.1, "prox": 0.5}
+    rates = LayerRates(net, layer_factors=(1.0, 0.5, 1.0), shared_factor=1.0, factors=factors)
+    groups = {g["lr_factor"]: g["params"] for g in rates.groups}
+    assert groups[1.0] == [net.params["step"]]
+    assert groups[0.1] == [net.params["threshold"]]  # its layers' factors blend the update
+    assert groups[0.5] == [net.slots["prox"][0].scale, net.slots["prox"][2].scale]
+    assert groups[0.25] == [net.slots["prox"][1].scale]  # the slot's 0.5 times the layer's 0.5
+
+    y = A(torch.randn(8, 20))
+    before = net.params["threshold"].detach().clone()
+    optimizer = torch.optim.Adam(rates.groups, lr=0.1)
+    for group in optimizer.param_groups:
+        group["lr"] = 0.1 * group["lr_factor"]
+    net(y).square().sum().backward()
+    rates.before_step()
+    optimizer.step()
+    rates.after_step()
+    change = (net.params["threshold"].detach() - before).abs()
+    assert change[0] == pytest.approx(0.01, rel=1e-4)  # lr · 0.1 (Adam's first step)
+    assert change[1] == pytest.approx(0.005, rel=1e-4)  # and the layer's 0.5 on top
+
+
+def test_layer_rates_name_an_unknown_param():
+    A = ur.Matrix(torch.randn(10, 20) / 10**0.5)
+    net = ur.unroll(ISTA, 2, learn=["step"], operator=A)
+    with pytest.raises(ValueError, match=r"lr_factors: 'D' is not a learned.*\['step'\]"):
+        LayerRates(net, (1.0, 1.0), 1.0, {"D": 0.1})
+
+
 def test_stagewise_fit_with_per_layer_modules_trains():
     from unrolled.data import SparseCoding
     from unrolled.train import fit

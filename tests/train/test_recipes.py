@@ -113,11 +113,11 @@ def test_sparsity_is_measured_when_the_problem_does_not_state_it():
 
 def test_the_rate_of_a_matrix_model_follows_its_size():
     rates = []
-    for m, n in ((100, 200), (200, 400)):
+    for m, n in ((100, 200), (400, 800)):
         problem = small(m=m, n=n)
         net = ur.create("lista-cpss", operator=problem.operator, layers=2)
         rates.append(resolve_settings(net, problem, {})["lr"])
-    assert rates[0] == pytest.approx(2 * rates[1], rel=0.01)  # 4x the entries, half the rate
+    assert rates[0] == pytest.approx(2 * rates[1], rel=0.01)  # 4x the rows, half the rate
 
 
 @pytest.mark.parametrize("schedule", ["layerwise", "stagewise"])

@@ -226,28 +226,24 @@ def annealed_recipe(*, loss: str, lr: float, batch_size: int, notes: str) -> Rec
     return Recipe({**settings, "batch_size": batch_size, "patience": None}, notes=notes)
 
 
-#: Learned entries per layer at which a matrix model's reference rate was measured: one
-#: 250×500 matrix (LISTA-CP/CPSS on the standard problem).
-REFERENCE_ENTRIES = 250 * 500
+#: Measurements (rows of A) at which a matrix model's reference rate was measured: the
+#: standard 250×500 problem.
+REFERENCE_ROWS = 250
 
 
-def learned_entries_per_layer(model: Any) -> float:
-    """Learned scalars per layer: the model's trainable parameter count over its depth."""
-    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return total / max(int(getattr(model, "layers", 1)), 1)
-
-
-def matrix_lr(
-    reference: float, entries: int = REFERENCE_ENTRIES
-) -> Callable[[Any, Any], dict[str, float]]:
-    """A recipe's ``derive`` for matrix models: Adam's rate ``reference·√(entries/P)``, P the
-    learned entries per layer and ``entries`` the P at which ``reference`` was measured
-    (default `REFERENCE_ENTRIES`). A matrix initialised at ``A/L`` has entries of about ``1/(√m·L)``: the rate that
-    moves them by the same relative amount falls with the size, and ``1/√P`` is that fall for
-    n ∝ m. Capped to [1e-5, 1e-2]."""
+def matrix_lr(reference: float) -> Callable[[Any, Any], dict[str, float]]:
+    """A recipe's ``derive`` for the matrix models initialised from ``A`` (LISTA, LISTA-CP/CPSS,
+    LAMP): Adam's rate ``reference·√(250/m)``, m the operator's rows, ``reference`` the rate
+    measured at 250×500. Their matrices start at ``A/L`` (or ``Aᵀ/L``), whose entries are
+    about ``1/(√m·L)`` (unit-norm columns; L = ‖A‖² depends only on n/m), and Adam moves every
+    entry by about the rate each step: ``1/√m`` keeps a step's relative change the same at
+    every size. Measured on LISTA-CPSS at 500×1000, 30 dB, 150 s: -33.4 dB at this rate
+    (2.1e-3), -27.6 dB at 1.5e-3 (scaled with the square root of the entry count instead).
+    Capped to [1e-5, 1e-2]."""
 
     def derive(model: Any, problem: Any) -> dict[str, float]:
-        lr = reference * math.sqrt(entries / learned_entries_per_layer(model))
+        m, _ = operator_sizes(model.operator, "matrix_lr")
+        lr = reference * math.sqrt(REFERENCE_ROWS / m)
         return {"lr": float(min(max(lr, 1e-5), 1e-2))}
 
     return derive

@@ -102,11 +102,11 @@ class LAMPBGIteration(LAMPIteration):
 
 
 #: LAMP's recipe: layer-wise growth then refinement, as Borgerding et al. train it; Adam 1e-3
-#: at 250×500 (their rate), scaled with the size of B (`matrix_lr`); the loss in dB.
+#: at 250×500 (their rate), scaled with the size (`matrix_lr`); the loss in dB.
 RECIPE = Recipe(
     {"schedule": "layerwise", "batch_size": 64, "loss": "nmse_db", "patience": 300},
     derive=matrix_lr(1e-3),
-    derived="lr 1e-3·√(125000/P), P learned entries per layer",
+    derived="lr 1e-3·√(250/m), m measurements",
     notes="schedule and rate 1e-3: Borgerding et al.'s onsager_deep_learning; the loss in dB "
     "and patience 300 measured here.",
 )

@@ -21,6 +21,7 @@ LR_SCHEDULES = ("constant", "cosine")
 TRAJECTORY = (
     "schedule",
     "lr",
+    "lr_factors",
     "batch_size",
     "loss",
     "layer_weights",
@@ -85,6 +86,24 @@ def _numbers(value: Any, name: str, what: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _factors(value: Any) -> dict[str, float] | None:
+    """``lr_factors``: ``None``, or a mapping of learned param (or slot) names to positive
+    finite rate factors."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"lr_factors: expected a mapping of learned param names to rate factors, e.g. "
+            f"{{'D': 0.03}}, got {type(value).__name__}"
+        )
+    out = {}
+    for name, factor in value.items():
+        if not isinstance(name, str):
+            raise TypeError(f"lr_factors: expected param names (str) as keys, got {name!r}")
+        out[name] = _positive(factor, f"lr_factors[{name!r}]")
+    return out
+
+
 class _FromRecipe:
     """The default of `fit`'s training settings: the model's recipe's value, else `DEFAULTS`'."""
 
@@ -113,6 +132,7 @@ class FitConfig:
 
     schedule: str = "stagewise"
     lr: float = 1e-3
+    lr_factors: Mapping[str, float] | None = None
     batch_size: int = 64
     loss: str = "nmse_db"
     layer_weights: tuple[float, ...] | str | None = None
@@ -201,6 +221,7 @@ class FitConfig:
         config = cls(
             schedule=schedule,
             lr=_positive(k["lr"], "lr"),
+            lr_factors=_factors(k["lr_factors"]),
             batch_size=_positive_int(k["batch_size"], "batch_size"),
             loss=_choice(k["loss"], "loss", LOSSES),
             layer_weights=layer_weights,

@@ -27,7 +27,7 @@ from .config import (
     prepare_model,
     resolve_settings,
 )
-from .layer_rates import LayerRates
+from .layer_rates import LayerRates, check_factors
 from .losses import supervised_loss, validation_nmse_db
 from .progress import Progress
 from .schedules import Stage, build_stages
@@ -45,6 +45,7 @@ def fit(
     resume: str | os.PathLike[str] | None = None,
     *,
     lr: float = RECIPE,
+    lr_factors: Any = RECIPE,
     batch_size: int = RECIPE,
     loss: str = RECIPE,
     layer_weights: Any = RECIPE,
@@ -103,6 +104,8 @@ def fit(
             the same model and arguments as the first time; with the same budgets the result
             is bit-identical to an uninterrupted run (CPU). A finished run just loads.
         lr: Adam's base learning rate (library default 1e-3).
+        lr_factors: rates relative to ``lr`` for some learned params or slots, by name, e.g.
+            ``{"D": 0.03}`` (library default none: every param at ``lr``).
         batch_size: training samples per step (library default 64).
         loss: ``"nmse_db"`` (library default), ``"nmse"`` or ``"mse"``; see
             `unrolled.train.losses`.
@@ -168,6 +171,7 @@ def fit(
     check_problem(problem)
     settings = resolve_settings(model, problem, given)
     config = FitConfig.checked(layers, int(problem.validation[0].shape[0]), **settings)
+    check_factors(model, config.lr_factors)
     run_dir = check_path(run_dir, "run_dir")
     resume = check_path(resume, "resume")
     callback = check_callable(callback, "callback", "a callable callback(info)")
@@ -408,7 +412,7 @@ class _Run:
 
     def _run_stage(self, stage: Stage) -> None:
         cfg, pos = self.config, self.pos
-        rates = LayerRates(self.model, stage.layer_factors, stage.shared_factor)
+        rates = LayerRates(self.model, stage.layer_factors, stage.shared_factor, cfg.lr_factors)
         optimizer = torch.optim.Adam(rates.groups, lr=cfg.lr * stage.lr_factor)
         if pos.opened:  # resuming inside this stage
             ckpt.load_optimizer(optimizer, self.saved, self.saved_optimizer)
