@@ -373,7 +373,7 @@ def data_efficiency(args: argparse.Namespace) -> dict:
     from unrolled.train import fit, read_metrics
 
     # ALISTA and LISTA train by their recipes; the MLP, which has none, end to end at the rate
-    # and patience measured for LISTA's millions of weights.
+    # and patience measured for a few million weights (LISTA's, in its own coordinates).
     overrides = {
         "alista": {},
         "lista": {},
