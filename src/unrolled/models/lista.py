@@ -151,6 +151,14 @@ class LISTACPIteration(Algorithm):
         return f"{name}({', '.join(p for p in parts if p)})"
 
 
+#: The settings LISTA-CP's and LISTA-CPSS's recipe share with LISTA's.
+COUPLED_SETTINGS: dict[str, Any] = {
+    "schedule": "deep-supervision",
+    "batch_size": 64,
+    "loss": "nmse_db",
+    "lr_schedule": "cosine",
+    "patience": None,
+}
 #: LISTA-CP's and LISTA-CPSS's recipe: every layer's loss at once (deep supervision) rather
 #: than the repository's stage-wise growth, which measured here reaches -8 dB in 150 s against
 #: -43 dB in 40 s; the loss in dB; the whole budget spent with the rate annealed (cosine): one
@@ -158,13 +166,7 @@ class LISTACPIteration(Algorithm):
 #: -42 dB stopped after 14 s of 150 with patience 300, -70 dB with the budget spent); the rate
 #: from the size (`matrix_lr`, 3e-3 at 250×500, measured here).
 COUPLED_RECIPE = Recipe(
-    {
-        "schedule": "deep-supervision",
-        "batch_size": 64,
-        "loss": "nmse_db",
-        "lr_schedule": "cosine",
-        "patience": None,
-    },
+    COUPLED_SETTINGS,
     derive=matrix_lr(3e-3),
     prepare=prepare_sparse,
     derived="lr 3e-3·√(250/m), m measurements; support from the data's "
@@ -181,11 +183,7 @@ COUPLED_RECIPE = Recipe(
 #: stage-wise at 5e-4, needs some 10⁵ steps).
 LISTA_RECIPE = Recipe(
     {
-        "schedule": "deep-supervision",
-        "batch_size": 64,
-        "loss": "nmse_db",
-        "lr_schedule": "cosine",
-        "patience": None,
+        **COUPLED_SETTINGS,
         "lr_factors": {"D": 0.03},
     },
     derive=matrix_lr(3e-3),
