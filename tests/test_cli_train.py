@@ -1,5 +1,6 @@
 """``unrolled train`` and ``unrolled eval``: configs, runs, resume, and clear errors."""
 
+import math
 import re
 import subprocess
 import sys
@@ -316,3 +317,68 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "model.layrs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present here")
+
+
+@NO_GPU
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "CONFIG", "--device", "cuda"],
+        ["eval", "RUN", "--device", "cuda:0"],
+        ["demo", "--device", "cuda", "--seconds", "1"],
+    ],
+    ids=["train", "eval", "demo"],
+)
+def test_device_cuda_without_a_gpu_says_so(tmp_path, capsys, argv):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    argv = [{"CONFIG": str(config), "RUN": str(tmp_path)}.get(a, a) for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(
+        rf"^unrolled {argv[0]}: error: --device: 'cuda(:0)?' asked for, but no CUDA GPU is present",
+        err,
+    ), err
+    assert not (tmp_path / "run").exists()
+
+
+def test_device_names_are_checked(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    assert main(["train", str(config), "--device", "gpu"]) == 1
+    assert (
+        "--device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got 'gpu'" in capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        main(["train", str(config), "--precision", "fp8"])
+
+
+def test_modl_trains_on_the_cpu_in_bf16_compiled(tmp_path, capsys, monkeypatch):
+    """`unrolled train configs/modl.yaml --device cpu --precision bf16 --compile`, on a
+    smaller network and image, two steps. MRI data is complex: `fit` captures the graph
+    (forward and backward) without inductor's code generation."""
+    compiled = []
+    original = torch.compile
+
+    def spy(model, **kwargs):
+        compiled.append(kwargs)
+        return original(model, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", spy)
+    text = (CONFIGS / "modl.yaml").read_text()
+    for old, new in (("size: 64", "size: 32"), ("layers: 10", "layers: 2"),
+                     ("cg_iterations: 10", "cg_iterations: 3"),
+                     ("max_seconds: 840", "max_steps: 2\n  eval_every: 1")):  # fmt: skip
+        assert old in text
+        text = text.replace(old, new)
+    config = write(tmp_path / "modl.yaml", text)
+    run = tmp_path / "run"
+    argv = ["train", str(config), "--run-dir", str(run), "--device", "cpu"]
+    assert main([*argv, "--precision", "bf16", "--compile"]) == 0
+    assert compiled == [{"backend": "aot_eager"}]
+    used = ur.train.read_config(run)["fit"]
+    assert (used["device"], used["precision"], used["compile"]) == ("cpu", "bf16", True)
+    assert all(math.isfinite(r["val_nmse_db"]) for r in ur.train.read_metrics(run))
+    assert main(["eval", str(run), "--device", "cpu"]) == 0
+    assert "PSNR" in capsys.readouterr().out

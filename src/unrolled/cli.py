@@ -18,6 +18,8 @@ from .algorithms import FISTA, ISTA
 from .core import get, kind_of, list_models, recipe_of
 from .core.registry import KINDS
 from .data import SparseCoding
+from .train.device import PRECISIONS, resolve_device
+from .train.distributed import rank
 
 
 def _positive(kind: type) -> Any:
@@ -44,6 +46,44 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative int, got {text!r}")
     return value
+
+
+def _add_device_arguments(parser: argparse.ArgumentParser, training: bool = True) -> None:
+    """``--device`` (and, for commands that train, ``--precision`` and ``--compile``)."""
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        default=None,
+        help="auto (a CUDA GPU when present, else the CPU), cpu, cuda or cuda:N (default: "
+        + ("the config's train.device, else auto)" if training else "cpu)"),
+    )
+    if not training:
+        return
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="fp32, bf16 (CPU or GPU) or fp16 (GPU): the forward under autocast, the loss in "
+        "fp32 (default: the config's train.precision, else fp32)",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="compile the training step with torch.compile (CUDA graphs on a GPU)",
+    )
+
+
+def _device_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The device settings given on the command line, checked (the device exists here)."""
+    given = {k: getattr(args, k, None) for k in ("device", "precision", "compile")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if "device" in given:
+        try:
+            resolve_device(given["device"])
+        except ValueError as e:
+            raise ValueError(f"--{e}") from None
+    return given
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--m", type=_positive(int), default=250, help=argparse.SUPPRESS)
     demo.add_argument("--n", type=_positive(int), default=500, help=argparse.SUPPRESS)
     demo.add_argument("--test-size", type=_positive(int), default=1000, help=argparse.SUPPRESS)
+    _add_device_arguments(demo)
     demo.set_defaults(run=demo_command)
     listing = commands.add_parser(
         "list",
@@ -172,6 +213,7 @@ def _add_train_parser(commands: Any) -> None:
         help="continue the interrupted run in the run directory (same config; the same budget "
         "gives the same result as an uninterrupted run)",
     )
+    _add_device_arguments(train)
     train.set_defaults(run=train_command)
 
 
@@ -191,6 +233,7 @@ def _add_eval_parser(commands: Any) -> None:
         type=_positive(int),
         help="test samples (default: the config's problem.test_size)",
     )
+    _add_device_arguments(evaluate, training=False)
     evaluate.set_defaults(run=eval_command)
 
 
@@ -205,13 +248,16 @@ def train_command(args: argparse.Namespace) -> int:
     """``unrolled train CONFIG.yaml``: see `unrolled.runs.train_run`."""
     from .runs import train_run
 
+    main = rank() == 0  # under torchrun, one process speaks
     try:
+        overrides = _device_settings(args)
         result = train_run(
             args.config,
             args.run_dir,
             args.max_seconds,
             args.resume,
-            log=lambda line: print(line, flush=True),
+            log=(lambda line: print(line, flush=True)) if main else None,
+            overrides=overrides,
         )
     except (ValueError, TypeError, OSError, FloatingPointError) as e:
         return _fail("train", e)
@@ -221,6 +267,8 @@ def train_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if not main:
+        return 0
     print(f"Run: {result.run_dir}")
     print(
         f"Final validation NMSE: {result.val_nmse_db:.2f} dB (mean over "
@@ -235,7 +283,8 @@ def eval_command(args: argparse.Namespace) -> int:
     from .runs import evaluate, format_evaluation
 
     try:
-        result = evaluate(args.run_dir, args.test_size)
+        _device_settings(args)
+        result = evaluate(args.run_dir, args.test_size, args.device or "cpu")
     except (ValueError, TypeError, OSError) as e:
         return _fail("eval", e)
     print(format_evaluation(result))
@@ -270,20 +319,24 @@ def demo_command(args: argparse.Namespace) -> int:
     from .models import alista
     from .train import fit, read_config
 
+    try:
+        train = _device_settings(args)
+    except ValueError as e:
+        return _fail("demo", e)
     if args.task == "recsys":
         from .analysis.recsys_demo import run_recsys_demo
 
-        run_recsys_demo(args.seconds, args.run_dir, seed=args.seed)
+        run_recsys_demo(args.seconds, args.run_dir, seed=args.seed, train=train)
         return 0
     if args.task == "mimo":
         from .analysis.mimo_demo import run_mimo_demo
 
-        run_mimo_demo(args.seconds, args.run_dir, seed=args.seed)
+        run_mimo_demo(args.seconds, args.run_dir, seed=args.seed, train=train)
         return 0
     if args.task != "sparse":
         from .analysis.imaging_demo import run_imaging_demo
 
-        run_imaging_demo(args.task, args.seconds, args.run_dir, seed=args.seed)
+        run_imaging_demo(args.task, args.seconds, args.run_dir, seed=args.seed, train=train)
         return 0
 
     problem = SparseCoding(
@@ -300,7 +353,9 @@ def demo_command(args: argparse.Namespace) -> int:
         max_seconds=args.seconds,
         run_dir=run_dir,
         **{k: v for k, v in overrides.items() if v is not None},
+        **train,
     )
+    net.cpu()
     used = read_config(run_dir)["fit"]
     trained = time.perf_counter() - start
     x, y = problem.test

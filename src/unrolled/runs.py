@@ -38,6 +38,7 @@ from .metrics import nmse_db, psnr, ssim
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
 from .train.config import FitConfig, check_progress, prepare_model, resolve_settings
+from .train.device import OnDevice, resolve_device
 from .train.losses import validation_nmse_db as validation_set_nmse_db
 
 #: The run directory's copy of the config, as read.
@@ -193,6 +194,7 @@ def train_run(
     max_seconds: float | None = None,
     resume: bool = False,
     log: Callable[[str], None] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train the run the config at ``config_path`` describes.
 
@@ -203,14 +205,19 @@ def train_run(
         resume: continue the run in ``run_dir`` (its config must match this one's model and
             problem; `fit` checks the training arguments).
         log: called with a line saying what trains where, before training starts.
+        overrides: `fit` settings that replace the config's ``train`` ones (the CLI's
+            ``--device``, ``--precision``, ``--compile``).
 
     Raises:
         ConfigError: a key of the config is unknown, ill-typed or invalid (named).
         ValueError: the run directory holds a run and ``resume`` is not set, or the contrary.
     """
     config = load_config(config_path)
+    extra = dict(overrides or {})
     if max_seconds is not None:
-        config = replace(config, train={**config.train, "max_seconds": max_seconds})
+        extra["max_seconds"] = max_seconds
+    if extra:
+        config = replace(config, train={**config.train, **extra})
     target = Path(run_dir or config.run_dir or Path("runs") / Path(config_path).stem)
     saved = target / CONFIG_YAML
     if resume:
@@ -280,13 +287,17 @@ def _per_layer(trace: Tensor, x: Tensor, reduction: str) -> Tensor:
 
 @torch.no_grad()
 def evaluate(
-    run_dir: str | os.PathLike[str], test_size: int | None = None
+    run_dir: str | os.PathLike[str], test_size: int | None = None, device: str = "cpu"
 ) -> Evaluation | ImageEvaluation | DetectionEvaluation | RatingEvaluation:
-    """Rebuild a `train_run` run from its directory and measure it on the test set.
+    """Rebuild a `train_run` run from its directory and measure it on the test set, the
+    network running on ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``: see
+    `unrolled.train.device`; the data and the classical baselines stay on the CPU).
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a run directory (names the missing path).
+        ValueError: ``device`` is not available here.
     """
+    where = resolve_device(device)
     run = Path(run_dir)
     for name in (CONFIG_YAML, WEIGHTS):
         if not (run / name).is_file():
@@ -302,6 +313,7 @@ def evaluate(
     prepare_model(model, problem)  # the recipe's problem-dependent choices, as fit made them
     load_weights(model, run)
     model.eval()
+    model = OnDevice(model, where)
     if isinstance(problem, MIMODetection):
         return _evaluate_detection(config, problem, model)
     if isinstance(problem, RatingCompletion):
@@ -339,7 +351,7 @@ class ImageEvaluation:
     linear_psnr: float
 
 
-def _evaluate_images(config: RunConfig, problem: Any, model: nn.Module) -> ImageEvaluation:
+def _evaluate_images(config: RunConfig, problem: Any, model: Any) -> ImageEvaluation:
     x, y, A = problem.test
     _, trace = model(y, A, trace=True)  # (K, B, *shape)
     per_layer = torch.stack([psnr(t, x, 1.0) for t in trace])
@@ -368,7 +380,7 @@ class DetectionEvaluation:
     oamp_ser: float
 
 
-def _evaluate_detection(config: RunConfig, problem: Any, model: nn.Module) -> DetectionEvaluation:
+def _evaluate_detection(config: RunConfig, problem: Any, model: Any) -> DetectionEvaluation:
     x, y, A = problem.test
     truth = problem.indices(x)
     _, trace = model(y, A, trace=True)  # (K, B, n)
@@ -401,7 +413,7 @@ class RatingEvaluation:
     classical_rmse: Tensor
 
 
-def _evaluate_ratings(config: RunConfig, problem: Any, model: nn.Module) -> RatingEvaluation:
+def _evaluate_ratings(config: RunConfig, problem: Any, model: Any) -> RatingEvaluation:
     from .analysis.recsys import scores
 
     y, A = problem.inputs()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,12 +107,14 @@ def run_imaging_demo(
     patch: int = 64,
     test_size: int = 128,
     log: Callable[[str], None] = print,
+    train: Mapping[str, Any] | None = None,
 ) -> ImagingDemo:
     """Train the task's network for ``seconds``, then draw the before/after figure.
 
     The test image (``camera``, held out of training) is measured with an operator drawn from
     the training distribution; the classical method's weight is tuned on a training image
-    (``ascent``) measured the same way.
+    (``ascent``) measured the same way. ``train``: more `fit` settings (``device``,
+    ``precision``, ``compile``); the figure is made on the CPU.
     """
     if task not in TASKS:
         raise ValueError(f"task: expected one of {sorted(TASKS)}, got {task!r}")
@@ -131,7 +133,9 @@ def run_imaging_demo(
         lr=1e-3,
         run_dir=run_dir,
         patience=None,
+        **(train or {}),
     )
+    net.cpu()
     log(f"trained in {time.perf_counter() - t0:.0f} s")
     g = torch.Generator().manual_seed(seed + 1)
     is_complex = task == "mri"

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -39,10 +40,12 @@ def run_mimo_demo(
     snrs: tuple[float, ...] = SNRS,
     symbols: int = 200_000,
     log: Callable[[str], None] = print,
+    train: Mapping[str, Any] | None = None,
 ) -> MIMODemo:
     """Train OAMP-Net2 (``layers`` layers, SNR uniform in 5–25 dB) for ``seconds`` into
     ``run_dir``, then measure every detector on the same fresh samples, ``symbols`` symbols (or
-    500 errors) per SNR, and print the table."""
+    500 errors) per SNR, and print the table. ``train``: more `fit` settings (``device``,
+    ``precision``, ``compile``); the detectors are measured on the CPU."""
     problem = MIMODetection(4, 4, "qpsk", snr_db=(5.0, 25.0), seed=seed, test_size=1)
     c = problem.constellation
     net = create("oamp-net2", operator=problem.operator, layers=layers)
@@ -50,9 +53,10 @@ def run_mimo_demo(
     steps: list[int] = []
     t0 = time.perf_counter()
     fit(net, problem, loss="mse", lr=1e-2, batch_size=256, max_seconds=seconds,
-        run_dir=Path(run_dir), callback=lambda info: steps.append(info["step"]))  # fmt: skip
+        run_dir=Path(run_dir), callback=lambda info: steps.append(info["step"]),
+        **(train or {}))  # fmt: skip
     log(f"trained {steps[-1] if steps else 0} steps in {time.perf_counter() - t0:.0f} s")
-    net.eval()
+    net.cpu().eval()
     detectors = {
         "MMSE": lambda y, A: c.nearest(mmse(y, A)),
         f"OAMP ({layers} it.)": lambda y, A: c.nearest(OAMP(c).run(y, A, iterations=layers)),

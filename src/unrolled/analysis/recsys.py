@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -155,12 +155,19 @@ def classical(
 
 
 def unrolled(
-    name: str, p: RatingCompletion, layers: int, seconds: float, lr: float, **start: Any
+    name: str,
+    p: RatingCompletion,
+    layers: int,
+    seconds: float,
+    lr: float,
+    train: Mapping[str, Any] | None = None,
+    **start: Any,
 ) -> dict[str, Any]:
     """``name`` (a registered model) with ``layers`` layers, starting from the classical
     algorithm at ``start`` (its tuned λ), trained for ``seconds`` on fresh hold-outs of the
-    training ratings (``loss="mse"``); its test RMSE and MAE, and those of the untrained
-    network (the classical algorithm stopped after ``layers`` iterations)."""
+    training ratings (``loss="mse"``; ``train``: more `fit` settings, e.g. the device); its
+    test RMSE and MAE, and those of the untrained network (the classical algorithm stopped
+    after ``layers`` iterations)."""
     torch.manual_seed(p.seed)
     net = create(name, operator=p.operator, layers=layers, **start)
     y, A = p.inputs()
@@ -170,9 +177,9 @@ def unrolled(
     t0 = time.perf_counter()
     fit(net, p, schedule="end-to-end", loss="mse", lr=lr, batch_size=1, max_seconds=seconds,
         eval_every=10, patience=None, min_delta=1e-4, progress=False,
-        callback=lambda info: steps.append(info["step"]))  # fmt: skip
+        callback=lambda info: steps.append(info["step"]), **(train or {}))  # fmt: skip
     train_seconds = time.perf_counter() - t0
-    net.eval()
+    net.cpu().eval()
     t0 = time.perf_counter()
     with torch.no_grad():
         after = scores(net(y, A), p, ranked=True)
@@ -224,6 +231,7 @@ def compare(
     als: dict[str, Any] = ALS_SETTINGS,
     mf_epochs: int = 20,
     log: Callable[[str], None] = print,
+    train: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every method of `LABELS` on ``p``. ``soft_impute`` and ``als``: ``rank``, ``grid`` (λ
     values to tune over), ``iterations`` (classical), ``layers`` and ``lr`` (unrolled)."""
@@ -236,7 +244,9 @@ def compare(
         out[name] = classical(name, make, cfg["grid"], p, cfg["iterations"])
         key = "threshold" if name == "soft-impute" else "reg"
         start = {"rank": cfg["rank"], key: out[name]["lambda"]}
-        out[f"{name}-net"] = unrolled(f"{name}-net", p, cfg["layers"], seconds, cfg["lr"], **start)
+        out[f"{name}-net"] = unrolled(
+            f"{name}-net", p, cfg["layers"], seconds, cfg["lr"], train=train, **start
+        )
         log(_line(name, {k: out[k] for k in (name, f"{name}-net")}))
     return out
 

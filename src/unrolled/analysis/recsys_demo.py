@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ def run_recsys_demo(
     ratings: Ratings | None = None,
     mf_epochs: int = 20,
     log: Callable[[str], None] = print,
+    train: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fold 0 of a 5-fold split: the baselines, soft-impute and ALS (λ tuned on held-out
     training ratings) and their unrolled networks, each trained ``seconds / 2``; the table is
@@ -28,6 +29,7 @@ def run_recsys_demo(
     Args:
         ratings: the rating set; by default MovieLens-100K when installed, else synthetic
             ratings (943 users × 1682 items, MovieLens' size and density).
+        train: more `fit` settings for the networks (``device``, ``precision``, ``compile``).
     """
     if ratings is None:
         if movielens_100k_path() is None:
@@ -44,7 +46,9 @@ def run_recsys_demo(
         name = repr(ratings)
     p = RatingCompletion(ratings, fold=0, seed=seed)
     log(f"{name}, fold 1 of 5: {p!r}; each unrolled network trains {seconds / 2:g} s")
-    results = compare(p, seconds / 2, SOFT_IMPUTE, ALS_SETTINGS, mf_epochs=mf_epochs, log=log)
+    results = compare(
+        p, seconds / 2, SOFT_IMPUTE, ALS_SETTINGS, mf_epochs=mf_epochs, log=log, train=train
+    )
     log(f"{'method':<34}{'RMSE':>8}{'MAE':>8}{'Rec@10':>8}{'NDCG@10':>8}  depth")
     for key, label in LABELS.items():
         r = results[key]

@@ -183,7 +183,7 @@ class LinearOperator:
                 f"got {tuple(x.shape)}"
             )
         dtype = self.dtype
-        if dtype is not None and x.dtype != dtype:
+        if dtype is not None and x.dtype != dtype and not _autocast_input(x):
             if x.is_complex() and not dtype.is_complex:
                 raise TypeError(
                     f"{self!r}: {name} is complex ({x.dtype}) but the operator is real ({dtype}); "
@@ -195,6 +195,13 @@ class LinearOperator:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _autocast_input(x: Tensor) -> bool:
+    """``x`` is what autocast made of a signal (bf16 or fp16 under `torch.autocast`): the
+    operator takes it, its products run where autocast says (mixed precision training)."""
+    low = x.dtype in (torch.bfloat16, torch.float16)
+    return low and torch.is_autocast_enabled(x.device.type)
 
 
 def _convert(fn: Callable[[Tensor], Tensor], t: Tensor) -> Tensor:

@@ -39,19 +39,21 @@ class _SVT(torch.autograd.Function):
 
     @staticmethod
     def forward(X: Tensor, tau: Tensor) -> Tensor:
-        U, s, Vh = torch.linalg.svd(X, full_matrices=False)
+        U, s, Vh = torch.linalg.svd(_full(X), full_matrices=False)
         return (U * torch.relu(s - tau)[..., None, :]) @ Vh
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
         X, tau = inputs
-        U, s, Vh = torch.linalg.svd(X.detach(), full_matrices=False)
+        U, s, Vh = torch.linalg.svd(_full(X.detach()), full_matrices=False)
         ctx.save_for_backward(U, s, Vh, tau)
         ctx.tau_shape = tau.shape
+        ctx.x_dtype = X.dtype
 
     @staticmethod
     def backward(ctx, G: Tensor) -> tuple[Tensor, Tensor]:
         U, s, Vh, tau = ctx.saved_tensors
+        G = G.to(U.dtype)
         V = Vh.mT
         f = torch.relu(s - tau)
         slope = (s > tau).to(s.dtype)
@@ -65,7 +67,13 @@ class _SVT(torch.autograd.Function):
         # ∂F/∂τ = −U diag(1[s > τ]) Vᵀ
         gtau = -(slope * torch.diagonal(core, dim1=-2, dim2=-1))
         gtau = gtau.sum_to_size(ctx.tau_shape) if ctx.tau_shape else gtau.sum()
-        return gX, gtau
+        return gX.to(ctx.x_dtype), gtau
+
+
+def _full(X: Tensor) -> Tensor:
+    """``X`` in at least fp32: an SVD needs it (under bf16/fp16 autocast the input comes in
+    reduced precision; the threshold's output stays fp32)."""
+    return X.float() if X.dtype in (torch.bfloat16, torch.float16) else X
 
 
 def singular_value_threshold(X: Tensor, tau: float | Tensor) -> Tensor:

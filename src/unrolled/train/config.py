@@ -11,6 +11,7 @@ from typing import Any
 
 from torch import nn
 
+from .device import PRECISIONS
 from .losses import LOSSES
 from .schedules import SCHEDULES
 
@@ -36,6 +37,7 @@ TRAJECTORY = (
     "stage_steps",
     "restore_best",
     "warm_start",
+    "precision",
 )
 #: Settings that only some schedules use: a recipe's are dropped when the caller chooses a
 #: schedule that does not use them (an explicit one is still checked and rejected).
@@ -150,6 +152,9 @@ class FitConfig:
     checkpoint_every: int | None = 1000
     restore_best: bool = True
     warm_start: bool = False
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
 
     @classmethod
     def checked(cls, layers: int, validation: int, **kwargs: Any) -> FitConfig:
@@ -213,6 +218,13 @@ class FitConfig:
             raise TypeError(f"restore_best: expected a bool, got {k['restore_best']!r}")
         if not isinstance(k["warm_start"], bool):
             raise TypeError(f"warm_start: expected a bool, got {k['warm_start']!r}")
+        if not isinstance(k["compile"], bool):
+            raise TypeError(f"compile: expected a bool, got {k['compile']!r}")
+        device = k["device"]
+        if not isinstance(device, str):
+            raise TypeError(
+                f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {type(device).__name__}"
+            )
         if k["warm_start"] and not grows:
             raise ValueError(
                 f"warm_start: only the 'layerwise' and 'stagewise' schedules add layers, got "
@@ -241,6 +253,9 @@ class FitConfig:
             ),
             restore_best=k["restore_best"],
             warm_start=k["warm_start"],
+            device=device,
+            precision=_choice(k["precision"], "precision", PRECISIONS),
+            compile=k["compile"],
         )
         budgets = (config.max_steps, config.max_seconds, config.stage_steps)
         if all(b is None for b in budgets) and config.patience is None:

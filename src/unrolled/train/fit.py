@@ -27,8 +27,10 @@ from .config import (
     prepare_model,
     resolve_settings,
 )
-from .layer_rates import LayerRates, check_factors
-from .losses import supervised_loss, validation_nmse_db
+from .device import Precision, move, resolve_device
+from .distributed import Distributed, launched
+from .layer_rates import LayerRates, check_factors, layer_owners
+from .losses import nmse_db_of_sums, supervised_loss, validation_sums
 from .progress import Progress
 from .schedules import Stage, build_stages
 
@@ -62,6 +64,9 @@ def fit(
     checkpoint_every: int | None = RECIPE,
     restore_best: bool = RECIPE,
     warm_start: bool = RECIPE,
+    device: str = "auto",
+    precision: str = "fp32",
+    compile: bool = False,
     progress: bool | None = None,
     callback: Any = None,
 ) -> nn.Module:
@@ -135,6 +140,16 @@ def fit(
             modules) rather than from its own initial ones (`unrolled.Unrolled.copy_layer`).
             Deep layers of a network trained to a low error start near where they end, not at
             a first iteration's large threshold.
+        device: ``"auto"`` (CUDA when present, else the CPU), ``"cpu"``, ``"cuda"`` or
+            ``"cuda:N"``: the model (its operator with it) moves there, and so does the
+            problem when it can (``problem.to(device)``: batches drawn on the device, from a
+            generator seeded as on the CPU); batches of other problems are copied there. See
+            `unrolled.train.device`.
+        precision: ``"fp32"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU, with a gradient
+            scaler): the forward under `torch.autocast`, the loss in fp32.
+        compile: run the training forward and backward through `torch.compile` (compiled
+            once per depth; on CUDA with ``mode="reduce-overhead"``, CUDA graphs). Validation
+            runs eagerly.
         progress: a tqdm bar (budget used, ETA, loss, validation NMSE, stage): ``None`` shows it
             when stderr is a terminal, ``True`` always, ``False`` never.
         callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
@@ -183,8 +198,19 @@ def fit(
         decay=config.decay,
         layer_weights=config.layer_weights,
     )
+    device = resolve_device(config.device)
+    precision = Precision(config.precision, device)
+    group = Distributed(device) if launched() else None
+    if group is not None:
+        group.local_batch(config.batch_size)
+    model.to(device)
+    to = getattr(problem, "to", None)
+    if callable(to):
+        to(device)
+    if group is not None:
+        group.seed_stream(problem)
     prepare_model(model, problem)
-    run = _Run(model, problem, config, stages, run_dir, resume, callback)
+    run = _Run(model, problem, config, stages, run_dir, resume, callback, device, precision, group)
     return run.train(progress)
 
 
@@ -223,22 +249,44 @@ class _Run:
         run_dir: str | None,
         resume: str | None,
         callback: Any,
+        device: torch.device,
+        precision: Precision,
+        group: Distributed | None = None,
     ) -> None:
         self.model = model
         self.problem = problem
         self.config = config
         self.stages = stages
         self.callback = callback
-        self.device = next(p for p in model.parameters()).device
+        self.device = device
+        self.precision = precision
+        self.group = group
+        self.main = group is None or group.main  # the process that writes and shows progress
+        self.batch = config.batch_size if group is None else group.local_batch(config.batch_size)
+        forward = model if group is None else group.wrap(model, _skips_layers(model, stages))
+        complex_data = any(t.is_complex() for t in problem.validation[:2])
+        self.forward = (
+            _compiled(forward, int(model.layers), device, complex_data)
+            if config.compile
+            else forward
+        )
+        # Reading a loss on the host waits for the device: on the CPU that costs nothing and
+        # each step is checked; elsewhere losses add up on the device and are read (and
+        # checked) at each evaluation and checkpoint, unless a callback wants each one.
+        self.check_every_step = _reads_each_step(device, callback)
+        self.unread: list[Tensor] = []  # (steps, losses, gradient norms) not read yet
         x_val, y_val, *rest = problem.validation
         n = config.validation_size or x_val.shape[0]
-        self.A_val = _on(rest[0], self.device) if rest else None
+        self.A_val = move(rest[0], self.device) if rest else None
         if self.A_val is not None and n < x_val.shape[0]:
             raise ValueError(
                 f"validation_size: the problem's validation set carries its own operator, which "
                 f"cannot be cut; expected None or {x_val.shape[0]}, got {n}"
             )
-        self.x_val, self.y_val = x_val[:n].to(self.device), y_val[:n].to(self.device)
+        x_val, y_val = x_val[:n], y_val[:n]
+        if group is not None and self.A_val is None:  # each process measures its share
+            x_val, y_val = x_val[group.rank :: group.world], y_val[group.rank :: group.world]
+        self.x_val, self.y_val = x_val.to(self.device), y_val.to(self.device)
         self.records: list[dict[str, Any]] = []
         self.best_weights: dict[str, Tensor] | None = None
         self.saved: dict[str, Tensor] = {}  # the resumed checkpoint's tensors
@@ -268,7 +316,7 @@ class _Run:
     # -- start and resume ----------------------------------------------------------------------
 
     def _prepare_run_dir(self) -> None:
-        if self.run_dir is None:
+        if self.run_dir is None or not self.main:
             return
         run_dir = self.run_dir
         ckpt.require_safetensors()
@@ -279,8 +327,26 @@ class _Run:
         self.description["versions"]["unrolled"] = __version__
         ckpt.write_json(run_dir / ckpt.CONFIG, self.description)
 
+    def _rng_states(self) -> dict[str, Tensor]:
+        """This process's random streams: torch's, the problem's generator's, CUDA's."""
+        states = {"rng.torch": torch.get_rng_state()}
+        generator = getattr(self.problem, "generator", None)
+        if isinstance(generator, torch.Generator):
+            states["rng.problem"] = generator.get_state()
+        if self.device.type == "cuda":
+            states["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        return states
+
     def _load(self, resume: str) -> None:
         state, tensors = ckpt.load_state(resume)
+        world = 1 if self.group is None else self.group.world
+        if state.get("world_size", 1) != world:
+            raise ValueError(
+                f"resume: the run in {resume!r} trained on {state.get('world_size', 1)} "
+                f"process(es), this one has {world}; resume it with torchrun --nproc-per-node "
+                f"{state.get('world_size', 1)} (each process continues its own data stream)"
+            )
+        suffix = _rank_suffix(0 if self.group is None else self.group.rank)
         saved = ckpt.read_config(resume)
         problems = differences(saved["fit"], self.config.to_json())
         if saved["model"]["parameters"] != self.description["model"]["parameters"]:
@@ -303,17 +369,17 @@ class _Run:
             )
         best = ckpt.unprefixed("best.", tensors)
         self.best_weights = best or None
-        torch.set_rng_state(tensors["rng.torch"])
-        if "rng.problem" in tensors:
+        torch.set_rng_state(tensors["rng.torch" + suffix])
+        if "rng.problem" + suffix in tensors:
             generator = getattr(self.problem, "generator", None)
             if not isinstance(generator, torch.Generator):
                 raise TypeError(
                     f"problem: the run drew its batches from problem.generator, a "
                     f"torch.Generator, got {type(generator).__name__}"
                 )
-            generator.set_state(tensors["rng.problem"])
-        if "rng.cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+            generator.set_state(tensors["rng.problem" + suffix])
+        if "rng.cuda" + suffix in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], self.device)
         self.saved = tensors
         self.saved_optimizer = state["optimizer"]
         self.last_checkpoint = self.pos.step
@@ -325,7 +391,11 @@ class _Run:
             return self.model
         cfg = self.config
         self.bar = Progress(
-            progress, cfg.max_steps, cfg.max_seconds, self.pos.step, self.pos.seconds
+            progress if self.main else False,
+            cfg.max_steps,
+            cfg.max_seconds,
+            self.pos.step,
+            self.pos.seconds,
         )
         # The first Adam of a process imports torch._dynamo (about a second): not on the clock.
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
@@ -352,7 +422,16 @@ class _Run:
         return self.model
 
     def _seconds(self) -> float:
-        return self.base_seconds + _clock() - self.t0
+        """Training time so far; under torchrun the slowest process's, so that every process
+        takes the same decisions (each call is a collective: all processes make it)."""
+        seconds = self.base_seconds + _clock() - self.t0
+        return seconds if self.group is None else self.group.max(seconds)
+
+    def _agreed(self, values: list[float]) -> list[float]:
+        """Each value averaged over the processes (as is): every process sees the same."""
+        if self.group is None:
+            return values
+        return [v / self.group.world for v in self.group.sum(values)]
 
     def _steps_spent(self) -> bool:
         cfg = self.config
@@ -444,13 +523,43 @@ class _Run:
     def _where(self, stage: Stage) -> str:
         return f"stage {self.pos.stage + 1}/{len(self.stages)}: {stage.label}"
 
-    def _stop_unless_finite(self, what: str, value: float, step: int, stage: Stage) -> None:
-        """A NaN/Inf stops training before the parameters move, naming the step and stage."""
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"{what} is {value} at step {step} ({self._where(stage)}); training stopped "
-                f"before updating the parameters; {self._intact()}"
+    def _stop_unless_finite(
+        self, what: str, value: float, step: int, stage: Stage, read_at: int | None = None
+    ) -> None:
+        """A NaN/Inf stops training, naming the step and stage: before the parameters move
+        when each step is checked, else (``read_at``) when the value is read."""
+        if math.isfinite(value):
+            return
+        if read_at is None:
+            when = "training stopped before updating the parameters"
+        else:
+            when = (
+                f"read at step {read_at} (on {self.device.type}, losses are read at evaluations "
+                f"and checkpoints, not every step); training stopped, the parameters have moved "
+                f"since step {step}"
             )
+        raise FloatingPointError(
+            f"{what} is {value} at step {step} ({self._where(stage)}); {when}; {self._intact()}"
+        )
+
+    def _read_losses(self) -> None:
+        """Read the losses (and gradient norms) that stayed on the device, in one transfer;
+        stop at the first that is not finite."""
+        if not self.unread:
+            return
+        unread, self.unread = self.unread, []
+        stacked = torch.stack([torch.stack(v).float() for *_, v in unread])
+        flat = self._agreed(stacked.flatten().cpu().tolist())
+        width = stacked.shape[1]
+        values = [flat[i : i + width] for i in range(0, len(flat), width)]
+        for (step, stage, _), (loss, *norm) in zip(unread, values, strict=True):
+            self._stop_unless_finite("loss", loss, step, self.stages[stage], self.pos.step)
+            if norm:
+                self._stop_unless_finite(
+                    "gradient norm", norm[0], step, self.stages[stage], self.pos.step
+                )
+            self.pos.loss_sum += loss
+            self.pos.loss_count += 1
 
     def _intact(self) -> str:
         if self.run_dir is None:
@@ -464,27 +573,46 @@ class _Run:
     def _step(self, stage: Stage, rates: LayerRates, optimizer: torch.optim.Optimizer) -> None:
         cfg, pos, model = self.config, self.pos, self.model
         step = pos.step + 1
-        x, y, *rest = self.problem.sample(cfg.batch_size)
-        x, y = x.to(self.device), y.to(self.device)
-        A = _on(rest[0], self.device) if rest else None
+        x, y, *rest = self.problem.sample(self.batch)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        A = move(rest[0], self.device, non_blocking=True) if rest else None
         lr = self._lr(stage)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
         model.zero_grad(set_to_none=True)
-        loss = supervised_loss(model, x, y, stage.depth, stage.loss_weights, cfg.loss, A)
-        value = float(loss.detach())
-        self._stop_unless_finite("loss", value, step, stage)
-        loss.backward()
+        with self.precision.autocast():
+            loss = supervised_loss(
+                model, x, y, stage.depth, stage.loss_weights, cfg.loss, A, self.forward
+            )
+        value = None
+        if self.check_every_step:
+            (value,) = self._agreed([float(loss.detach())])
+            self._stop_unless_finite("loss", value, step, stage)
+        scaler = self.precision.scaler
+        (loss if scaler is None else scaler.scale(loss)).backward()
         rates.mask_gradients()
+        if scaler is not None:
+            scaler.unscale_(optimizer)
+        norm = None
         if cfg.clip is not None:
-            norm = float(torch.nn.utils.clip_grad_norm_(rates.parameters, cfg.clip))
-            self._stop_unless_finite("gradient norm", norm, step, stage)
+            norm = torch.nn.utils.clip_grad_norm_(rates.parameters, cfg.clip)
+            if self.check_every_step:
+                (size,) = self._agreed([float(norm)])
+                self._stop_unless_finite("gradient norm", size, step, stage)
         rates.before_step()
-        optimizer.step()
+        if scaler is None:
+            optimizer.step()
+        else:  # skips the step when fp16 overflowed, and adapts the scale
+            scaler.step(optimizer)
+            scaler.update()
         rates.after_step()
         pos.step, pos.stage_step = step, pos.stage_step + 1
-        pos.loss_sum += value
-        pos.loss_count += 1
+        if value is not None:
+            pos.loss_sum += value
+            pos.loss_count += 1
+        else:
+            kept = [loss.detach()] + ([] if norm is None else [norm.detach()])
+            self.unread.append((step, pos.stage, kept))
         if pos.stage_step % cfg.eval_every == 0:
             self._evaluate(stage)
         if cfg.checkpoint_every is not None and step % cfg.checkpoint_every == 0:
@@ -509,9 +637,15 @@ class _Run:
 
     def _evaluate(self, stage: Stage) -> None:
         cfg, pos = self.config, self.pos
-        start = _clock()
-        val = validation_nmse_db(self.model, self.x_val, self.y_val, stage.depth, A=self.A_val)
-        pos.eval_cost = (_clock() - start) / (stage.depth + 1)
+        self._read_losses()
+        start = self._seconds()
+        total, count = validation_sums(
+            self.model, self.x_val, self.y_val, stage.depth, A=self.A_val
+        )
+        if self.group is not None and self.A_val is None:
+            total, count = self.group.sum([total, count])
+        val = nmse_db_of_sums(total, int(count))
+        pos.eval_cost = (self._seconds() - start) / (stage.depth + 1)
         if pos.best is None or val < pos.best - cfg.min_delta:
             pos.best, pos.best_step = val, pos.stage_step
             if cfg.restore_best:
@@ -549,11 +683,19 @@ class _Run:
 
     def _checkpoint(self, optimizer: torch.optim.Optimizer | None) -> None:
         """Write metrics, state and weights (in that order), each file atomically."""
+        self._read_losses()
         if self.run_dir is None:
             return
         pos = self.pos
         pos.metrics = len(self.records)
         pos.seconds = self._seconds()
+        everyones = [self._rng_states()]  # every process's random streams, by rank
+        world = 1
+        if self.group is not None:
+            everyones, world = self.group.gather(everyones[0]), self.group.world
+            if not self.main:
+                self.last_checkpoint = pos.step
+                return
         tensors = ckpt.prefixed("model.", self.model.state_dict())
         optimizer_meta: dict[str, Any] = {"groups": [], "values": {}}
         if optimizer is not None:
@@ -561,31 +703,57 @@ class _Run:
             tensors.update(opt_tensors)
         if self.best_weights is not None:
             tensors.update(ckpt.prefixed("best.", self.best_weights))
-        tensors["rng.torch"] = torch.get_rng_state()
-        generator = getattr(self.problem, "generator", None)
-        if isinstance(generator, torch.Generator):
-            tensors["rng.problem"] = generator.get_state()
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        for r, states in enumerate(everyones):
+            tensors.update({f"{k}{_rank_suffix(r)}": v for k, v in states.items()})
         ckpt.write_jsonl(self.run_dir / ckpt.METRICS, self.records)
-        ckpt.save_state(
-            self.run_dir, {"position": asdict(pos), "optimizer": optimizer_meta}, tensors
-        )
+        meta = {"position": asdict(pos), "optimizer": optimizer_meta, "world_size": world}
+        ckpt.save_state(self.run_dir, meta, tensors)
         ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
         self.last_checkpoint = pos.step
+
+
+def _reads_each_step(device: torch.device, callback: Any) -> bool:
+    """Whether each step's loss is read on the host as it comes: on the CPU (free), or for a
+    callback that wants it; on a GPU it would stall the device every step."""
+    return device.type == "cpu" or callback is not None
+
+
+def _skips_layers(model: nn.Module, stages: list[Stage]) -> bool:
+    """Some stage trains fewer than K layers while the model has per-layer modules (whose
+    parameters then take no part in a step)."""
+    shallow = any(s.depth < model.layers for s in stages)
+    return shallow and any(
+        layer is not None and not sliced for *_, layer, sliced in layer_owners(model)
+    )
+
+
+def _rank_suffix(rank: int) -> str:
+    """The checkpoint's key suffix of a process's random streams (rank 0's have none)."""
+    return "" if rank == 0 else f".rank{rank}"
+
+
+def _compiled(model: nn.Module, layers: int, device: torch.device, complex_data: bool) -> Any:
+    """``model`` through `torch.compile`. Real data: inductor, on CUDA with CUDA graphs
+    (``"reduce-overhead"``) for the many small kernels of an unrolled network. Complex data
+    (MRI, MIMO): inductor generates no code for complex operators, and measured here (torch
+    2.13, CPU) it miscompiled PnP-HQS on multi-coil MRI (outputs of 1e11 where eager gives 1),
+    so the graph is captured (forward and backward, AOTAutograd) and run as captured, replayed
+    as CUDA graphs on a GPU. Each depth a schedule trains is one graph, so the
+    recompilation limit is raised to hold all of them."""
+    import torch._dynamo
+
+    limit = 2 * layers + 8
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, limit)
+    if complex_data:
+        backend = "cudagraphs" if device.type == "cuda" else "aot_eager"
+        return torch.compile(model, backend=backend)
+    mode = "reduce-overhead" if device.type == "cuda" else None
+    return torch.compile(model, mode=mode)
 
 
 def _recipe_text(model: nn.Module) -> str | None:
     recipe = getattr(model, "recipe", None)
     return None if recipe is None else recipe.summary()
-
-
-def _on(A: Any, device: torch.device) -> Any:
-    """A sample's operator on the model's device (a `LinearOperator` moves; others stay)."""
-    to = getattr(A, "to", None)
-    if getattr(A, "device", None) not in (None, device) and callable(to):
-        return to(device)
-    return A
 
 
 __all__ = ["fit"]

@@ -86,23 +86,65 @@ def supervised_loss(
     weights: tuple[float, ...],
     name: str,
     A: Any = None,
+    forward: Any = None,
 ) -> Tensor:
     """``Σ_k weights[k]·loss(layer k's output)`` over layers 1..depth, plus the model's own
     auxiliary loss when it has one (``model.has_auxiliary``, e.g. ISTA-Net's symmetry term); a
     scalar. ``A``: the batch's own operator (per-sample masks, kernels), passed on as
-    ``model(y, A)``."""
+    ``model(y, A)``. ``forward``: what is called in the model's place (the model compiled, or
+    wrapped for data parallelism); default the model."""
     args = _operator_args(A)
     extra = {"auxiliary": True} if getattr(model, "has_auxiliary", False) else {}
+    model = model if forward is None else forward
     if all(w == 0 for w in weights[:-1]):
         out = model(y, *args, depth=depth, **extra)
         x_hat, aux = out if extra else (out, 0.0)
-        return layer_losses(name, x_hat.unsqueeze(0), x)[0] + aux
+        return layer_losses(name, _full(x_hat, x).unsqueeze(0), x)[0] + _full(aux, x)
     _, trace, *aux = model(y, *args, trace=True, depth=depth, **extra)  # (depth, B, *shape)
+    trace = _full(trace, x)
     w = torch.tensor(weights, dtype=trace.real.dtype, device=trace.device)
-    return (w * layer_losses(name, trace, x)).sum() + sum(aux, 0.0)
+    return (w * layer_losses(name, trace, x)).sum() + sum((_full(a, x) for a in aux), 0.0)
+
+
+def _full(t: Any, x: Tensor) -> Any:
+    """``t`` in the truth's precision: under autocast (bf16, fp16) the loss is still fp32."""
+    if isinstance(t, Tensor) and t.dtype in (torch.bfloat16, torch.float16):
+        return t.to(x.real.dtype)
+    return t
 
 
 @torch.no_grad()
+def validation_sums(
+    model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
+) -> tuple[float, int]:
+    """``(Σ_i ‖x̂_i − x_i‖²/‖x_i‖², the number of samples with x_i ≠ 0)`` of
+    ``model(y, depth=depth)``: the parts of `validation_nmse_db`, which processes (e.g. of a
+    data-parallel run, each holding a share of the set) add up."""
+    if A is not None:
+        batch = x.shape[0]
+    training = model.training
+    model.eval()
+    try:
+        total, count = 0.0, 0
+        for start in range(0, x.shape[0], batch):
+            xb, yb = x[start : start + batch], y[start : start + batch]
+            x_hat = model(yb, *_operator_args(A), depth=depth)
+            error, power, _ = _error_and_power(_full(x_hat, xb), xb)
+            valid = power > 0
+            total += float((error[valid] / power[valid]).double().sum())
+            count += int(valid.sum())
+    finally:
+        model.train(training)
+    return total, count
+
+
+def nmse_db_of_sums(total: float, count: int) -> float:
+    """``10·log10(total / count)`` (`validation_sums`'); NaN without samples, -inf at zero error."""
+    if not count:
+        return math.nan
+    return 10 * math.log10(total / count) if total > 0 else -math.inf
+
+
 def validation_nmse_db(
     model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
 ) -> float:
@@ -115,24 +157,14 @@ def validation_nmse_db(
     ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
     set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
     """
-    if A is not None:
-        batch = x.shape[0]
-    training = model.training
-    model.eval()
-    try:
-        total, count = 0.0, 0
-        for start in range(0, x.shape[0], batch):
-            xb, yb = x[start : start + batch], y[start : start + batch]
-            x_hat = model(yb, *_operator_args(A), depth=depth)
-            error, power, _ = _error_and_power(x_hat, xb)
-            valid = power > 0
-            total += float((error[valid] / power[valid]).double().sum())
-            count += int(valid.sum())
-    finally:
-        model.train(training)
-    if not count:
-        return math.nan
-    return 10 * math.log10(total / count) if total > 0 else -math.inf
+    return nmse_db_of_sums(*validation_sums(model, x, y, depth, batch, A))
 
 
-__all__ = ["LOSSES", "layer_losses", "supervised_loss", "validation_nmse_db"]
+__all__ = [
+    "LOSSES",
+    "layer_losses",
+    "nmse_db_of_sums",
+    "supervised_loss",
+    "validation_nmse_db",
+    "validation_sums",
+]

@@ -1,0 +1,125 @@
+"""Where and in what precision training runs: `resolve_device`, `Precision`.
+
+``device``: ``"auto"`` (the local CUDA GPU when one is present, else the CPU; under torchrun,
+the GPU of the process's ``LOCAL_RANK``), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+``precision``: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: the model's forward runs under
+`torch.autocast` in that dtype where PyTorch's autocast allows (matrix products, convolutions);
+what autocast keeps in fp32 stays there (reductions, norms), complex arithmetic (FFTs of MRI
+data) is untouched by autocast, and the loss is computed in fp32 from the outputs cast back.
+``"fp16"`` adds a gradient scaler (`torch.amp.GradScaler`) so that small gradients survive its
+narrow range; ``"bf16"`` has fp32's range and needs none, and runs on the CPU too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import torch
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(value: Any) -> torch.device:
+    """The ``torch.device`` that ``device`` names; a clear error when it is not usable here.
+
+    Raises:
+        TypeError: ``device`` is not a string or a ``torch.device``.
+        ValueError: it names no device, or a CUDA device this machine does not have.
+    """
+    if isinstance(value, torch.device):
+        device = value
+    elif isinstance(value, str):
+        if value == "auto":
+            if not torch.cuda.is_available():
+                return torch.device("cpu")
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        try:
+            device = torch.device(value)
+        except RuntimeError:
+            raise ValueError(
+                f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}"
+            ) from None
+    else:
+        raise TypeError(
+            f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N' (or a torch.device), got "
+            f"{type(value).__name__}"
+        )
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device: {str(device)!r} asked for, but no CUDA GPU is present on this machine "
+                f"(torch.cuda.is_available() is False); use 'cpu' or 'auto'"
+            )
+        count = torch.cuda.device_count()
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        elif device.index >= count:
+            raise ValueError(
+                f"device: {str(device)!r} asked for, but this machine has {count} CUDA "
+                f"device(s) (cuda:0 to cuda:{count - 1})"
+            )
+    elif device.type != "cpu":
+        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+    return device
+
+
+def move(obj: Any, device: torch.device, non_blocking: bool = False) -> Any:
+    """``obj`` on ``device``: a tensor or an operator (anything with ``.to`` and a
+    ``.device``) moves, a tuple, list or dict moves entry by entry, anything else stays."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=non_blocking)
+    if isinstance(obj, tuple | list):
+        return type(obj)(move(o, device, non_blocking) for o in obj)
+    if isinstance(obj, dict):
+        return {k: move(v, device, non_blocking) for k, v in obj.items()}
+    to = getattr(obj, "to", None)
+    if callable(to) and getattr(obj, "device", None) not in (None, device):
+        return to(device)
+    return obj
+
+
+class OnDevice:
+    """``model`` on ``device``, called with inputs anywhere: they move there (tensors,
+    operators), the outputs come back to the CPU. Other attributes are the model's.
+    What `unrolled eval --device` measures with."""
+
+    def __init__(self, model: Any, device: torch.device) -> None:
+        self.model = model.to(device)
+        self.device = device
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.model(*move(args, self.device), **move(kwargs, self.device))
+        return move(out, torch.device("cpu"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+class Precision:
+    """The autocast context and gradient scaler of a ``precision`` on a ``device``."""
+
+    def __init__(self, precision: str, device: torch.device) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
+        if precision == "fp16" and device.type == "cpu":
+            raise ValueError(
+                "precision: 'fp16' needs a GPU (its gradient scaler and fast kernels are CUDA's); "
+                "on the CPU use 'bf16' or 'fp32'"
+            )
+        self.name = precision
+        self.device = device
+        self.dtype = _DTYPES.get(precision)
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    def autocast(self) -> Any:
+        """The context the forward runs in: autocast to ``dtype``, or nothing for fp32."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+
+__all__ = ["PRECISIONS", "OnDevice", "Precision", "move", "resolve_device"]
