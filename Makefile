@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LOCAL_TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),--find-links $(dir $(LOCAL_TORCH_WHEEL)) -c constraints/local-torch.txt,)
 
-.PHONY: demo test lint format bench movielens clean
+.PHONY: demo test lint format bench peers throughput movielens clean
 
 $(BIN)/.installed: pyproject.toml constraints/local-torch.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,27 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
-bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/overhead.py
+bench: $(BIN)/.installed peers
+	$(PEERS)/bin/python benchmarks/overhead.py
+
+throughput: $(BIN)/.installed
+	$(BIN)/python benchmarks/throughput.py
+
+# DeepInverse 0.5.0, the peer benchmarks/overhead.py measures against, in its own environment:
+# the torchvision it needs would pull a multi-GB CUDA torch into .venv. torchvision 0.28.0 pins
+# torch 2.13.0; installed without dependencies beside the CPU torch, its compiled ops cannot load,
+# and the benchmark defines the two operator schemas deepinv needs at import.
+PEERS ?= .venv-peers
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: pyproject.toml constraints/local-torch.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet $(TORCH_CONSTRAINT) -e .
+	$(PEERS)/bin/python -m pip install --quiet --no-deps deepinv==0.5.0 torchvision==0.28.0
+	$(PEERS)/bin/python -m pip install --quiet $(TORCH_CONSTRAINT) numpy matplotlib tqdm \
+		torchmetrics einops requests h5py natsort
+	touch $@
 
 # MovieLens-100K for the recommendation benchmark: the recbole 1.2.1 wheel carries it; without
 # its dependencies (we only read the file, never import recbole).
@@ -39,4 +58,4 @@ movielens: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info

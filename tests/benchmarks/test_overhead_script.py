@@ -11,7 +11,7 @@ def load():
     return load_script("overhead")
 
 
-def test_plain_reference_is_the_same_maths():
+def test_hand_written_loops_are_the_same_maths():
     bench = load()
     import unrolled as ur
     from unrolled.algorithms import ISTA
@@ -19,9 +19,24 @@ def test_plain_reference_is_the_same_maths():
     M, _x, y = bench.problem(12, 24, 5)
     A = ur.Matrix(M)
     ours = ur.unroll(ISTA, 4, learn=["step", "threshold"], operator=A)
-    for gram in (True, False):
-        plain = bench.PlainISTA(M, 4, 1 / A.lipschitz(), 0.1, gram=gram)
+    for products, soft in bench.PLAIN.values():
+        plain = bench.PlainISTA(M, 4, 1 / A.lipschitz(), 0.1, products=products, soft=soft)
         torch.testing.assert_close(ours(y), plain(y))
+
+
+def test_without_deepinverse_the_peer_is_skipped_with_a_message(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_deepinv(name, *args, **kwargs):
+        if name == "deepinv":
+            raise ImportError("No module named 'deepinv'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_deepinv)
+    M, _x, _y = load().problem(12, 24, 5)
+    assert load().deepinv_pgd(M, 3, 0.1, 0.1) is None
 
 
 def test_script_writes_its_json(tmp_path):
@@ -44,6 +59,7 @@ def test_script_writes_its_json(tmp_path):
         ]
     )
     result = json.loads(out.read_text())
-    assert result["train_step_eager"]["ratio_to_plain_same"] > 0
+    assert result["train_step_eager"]["ratio_to_plain_natural"] > 0
+    assert result["train_step_eager"]["fastest_hand_written"] in load().PLAIN
     assert result["inference_eager"]["ours_gflops"] > 0
     assert "machine" in result and "meets_targets" in result

@@ -178,6 +178,21 @@ def test_solve_gram_inverts_the_normal_operator(name, dt, batch, ch):
 
 
 @pytest.mark.parametrize(("name", "dt", "batch", "ch"), CASES)
+def test_normal_residual_is_the_gradient_of_the_data_term(name, dt, batch, ch):
+    """``normal_residual(x, Aᴴy)`` is ``AᴴA x − Aᴴy`` (Matrix fuses it into one product), and
+    differentiates as that."""
+    A, x, g = _build(name, dt, batch, ch)
+    y = torch.randn((x.shape[0], *A.out_shape), generator=g, dtype=A(x).dtype)
+    x = x.clone().requires_grad_()
+    Aty = A.H(y)
+    got, expected = A.normal_residual(x, Aty), A.adjoint(A(x)) - Aty
+    torch.testing.assert_close(got, expected)
+    weights = torch.randn(got.shape, generator=g, dtype=got.dtype)
+    grads = [torch.autograd.grad((weights.conj() * r).real.sum(), x)[0] for r in (got, expected)]
+    torch.testing.assert_close(*grads)
+
+
+@pytest.mark.parametrize(("name", "dt", "batch", "ch"), CASES)
 def test_lipschitz_is_the_squared_norm(name, dt, batch, ch):
     A, _x, _ = _build(name, dt, batch, ch)
     L = A.lipschitz()

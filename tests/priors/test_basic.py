@@ -52,6 +52,21 @@ def test_soft_threshold_real(prox, tau) -> None:
     assert out.shape == v.shape and out.dtype == v.dtype
 
 
+@pytest.mark.parametrize("tau", list(TAUS.values()), ids=list(TAUS))
+def test_soft_threshold_gradients_are_the_plain_definitions(tau) -> None:
+    """The fast formulation (`soft_threshold`) against ``sign(v)·max(|v| − τ, 0)``: the same
+    gradient in ``v`` and in a learned ``τ``, away from the kinks ``|v| = τ``."""
+    v = 2 * randn(4, 6)
+    grads = []
+    for f in (soft_threshold, reference_soft_threshold):
+        w = v.clone().requires_grad_()
+        t = torch.as_tensor(tau, dtype=torch.float64).clone().requires_grad_()
+        (f(w, t) * randn(4, 6, seed=2)).sum().backward()
+        grads.append((w.grad, t.grad))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=ids)
 def test_soft_threshold_float_tau_keeps_dtype(dtype) -> None:
     v = randn(3, 5, dtype=dtype)

@@ -1,6 +1,6 @@
-"""Run under torchrun by test_distributed.py: train a small LISTA-CP with `fit` on every
-process, stopped after `STOP` steps (as a kill would) and resumed from the run directory's
-last checkpoint, then write this rank's weights to OUT/rank{RANK}.safetensors."""
+"""Run under torchrun by test_distributed.py, in OUT: `unrolled train run.yaml` (the CLI, whole),
+then the same run with `fit`, stopped after `STOP` steps (as a kill would) and resumed from its
+last checkpoint, writing this rank's weights to OUT/resumed/rank{RANK}.safetensors."""
 
 from __future__ import annotations
 
@@ -44,7 +44,12 @@ def stop(info: dict) -> None:
 
 
 if __name__ == "__main__":
+    from unrolled.cli import main
+
     out = sys.argv[1]
+    if main(["train", os.path.join(out, "run.yaml"), "--device", "cpu"]) != 0:
+        sys.exit(1)
+    out = os.path.join(out, "resumed")
     run = os.path.join(out, "run")
     try:
         train(problem(), model(problem()), run_dir=run, callback=stop)

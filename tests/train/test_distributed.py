@@ -52,8 +52,8 @@ class TwoStreams:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Path:
-    """Two torchrun jobs of two processes: `unrolled train` on the config, and the worker
-    (interrupted at step 6, resumed) with the same run."""
+    """One torchrun job of two processes (the worker): `unrolled train` on the config, then
+    the same run interrupted at step 6 and resumed."""
     root = tmp_path_factory.mktemp("ddp")
     config = {
         "model": worker.MODEL,
@@ -62,12 +62,10 @@ def runs(tmp_path_factory) -> Path:
         "run_dir": str(root / "cli"),
     }
     (root / "run.yaml").write_text(yaml.safe_dump(config))
-    cli = torchrun("-m", "unrolled", "train", "run.yaml", "--device", "cpu", cwd=root)
-    assert cli.returncode == 0, cli.stderr[-3000:]
-    assert cli.stdout.count("Final validation NMSE") == 1  # rank 0 alone reports
     (root / "resumed").mkdir()
-    job = torchrun(str(Path(worker.__file__)), "resumed", cwd=root)
+    job = torchrun(str(Path(worker.__file__)), str(root), cwd=root)
     assert job.returncode == 0, job.stderr[-3000:]
+    assert job.stdout.count("Final validation NMSE") == 1  # rank 0 alone reports
     return root
 
 

@@ -34,4 +34,4 @@ class GD(Algorithm):
 
     def update(self, state: GDState, y: Tensor, A: Any, p: Layer) -> GDState:
         x, Aty = state
-        return GDState(x - p.step * (A.gram(x) - Aty), Aty)
+        return GDState(x - p.step * A.normal_residual(x, Aty), Aty)

@@ -45,5 +45,5 @@ class ISTA(ProximalGradient):
 
     def update(self, state: ISTAState, y: Tensor, A: Any, p: Layer) -> ISTAState:
         x, Aty = state
-        v = x - p.step * (A.gram(x) - Aty)
+        v = x - p.step * A.normal_residual(x, Aty)
         return ISTAState(p.prox(v, p.step * p.threshold), Aty)

@@ -165,7 +165,7 @@ class ISTANetIteration(ProximalGradient):
         x, Aty, symmetry = state
         if p.layer == 0:
             x = p.start(y, A)
-        r = x - p.step * (A.gram(x) - Aty)
+        r = x - p.step * A.normal_residual(x, Aty)
         out = p.prox(r, p.step * p.threshold)
         if isinstance(out, tuple):
             out, extra = out

@@ -66,7 +66,7 @@ class VarNetIteration(Algorithm):
 
     def update(self, state: VarNetState, y: Tensor, A: Any, p: Layer) -> VarNetState:
         x, Aty = state
-        return VarNetState(x - p.step * (A.gram(x) - Aty) - p.regulariser(x), Aty)
+        return VarNetState(x - p.step * A.normal_residual(x, Aty) - p.regulariser(x), Aty)
 
 
 #: The recipe (`unrolled.Recipe`): Sriram et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.

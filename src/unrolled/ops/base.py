@@ -74,6 +74,11 @@ class LinearOperator:
         """``AᴴA x``; subclasses override it where a structure makes it cheaper."""
         return self.adjoint(self(x))
 
+    def normal_residual(self, x: Tensor, Aty: Tensor) -> Tensor:
+        """``AᴴA x − Aᴴy``, the gradient of ``½‖Ax − y‖²`` given ``Aᴴy`` (both ``(B,
+        *in_shape)``); subclasses fuse the subtraction into their product where they can."""
+        return self.gram(x) - Aty
+
     def solve_gram(self, b: Tensor, rho: float | Tensor, iterations: int = 50) -> Tensor:
         """``(AᴴA + ρI)⁻¹ b``, by ``iterations`` steps of conjugate gradient unless overridden."""
         self._check(b, "b", self.in_shape)

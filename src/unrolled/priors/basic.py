@@ -31,14 +31,24 @@ def _check_tau(tau: float | Tensor) -> None:
 
 def soft_threshold(v: Tensor, tau: float | Tensor) -> Tensor:
     """Soft thresholding ``sign(v)·max(|v| − τ, 0)``; for complex ``v`` it shrinks the modulus,
-    ``v·max(1 − τ/|v|, 0)``, keeping the phase."""
+    ``v·max(1 − τ/|v|, 0)``, keeping the phase.
+
+    A learned (tensor) τ takes the formulation that measured fastest (64×500, forward and
+    backward, 2 CPU threads): run eagerly, ``relu(v − τ) − relu(−v − τ)``, 0.27 of
+    ``v − clamp(v, −τ, τ)``'s time (whose backward with tensor bounds is slow) and 0.83 of
+    ``sign(v)·relu(|v| − τ)``'s; under `torch.compile`, ``sign(v)·relu(|v| − τ)``, which
+    inductor fuses into a training step of unrolled ISTA (250×500, 16 layers) of 9.1 ms
+    against 17 ms with the other two. All three are the same function.
+    """
     _check_tau(tau)
     if v.is_complex():
         mag = v.abs()
         return v * (torch.relu(mag - tau) / mag.clamp_min(torch.finfo(mag.dtype).tiny))
     if isinstance(tau, numbers.Real):  # a fixed threshold: one fused kernel
         return torch.nn.functional.softshrink(v, float(tau))
-    return v - v.clamp(-tau, tau)
+    if torch.compiler.is_compiling():
+        return torch.sign(v) * torch.relu(v.abs() - tau)
+    return torch.relu(v - tau) - torch.relu(-v - tau)
 
 
 def support_count(fraction: float, size: int) -> int:
