@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["GLOO_SOCKET_IFNAME"] = "lo"  # one machine: Gloo on the loopback interface
     return subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          *args],
@@ -107,3 +108,17 @@ def test_launched_reads_torchrun_environment(monkeypatch):
     assert not launched()
     monkeypatch.delenv("WORLD_SIZE")
     assert not launched()
+
+
+def test_each_rank_reseeds_a_problem_stream_once():
+    group = Distributed.__new__(Distributed)
+    group.rank, group.world = 1, 2
+    p = worker.problem()
+    start = p.generator.initial_seed()
+    group.seed_stream(p)
+    group.seed_stream(p)  # a second fit on the same problem goes on with its stream
+    assert p.generator.initial_seed() == start + 1
+    q = worker.problem()
+    group.rank = 0
+    group.seed_stream(q)
+    assert q.generator.initial_seed() == start

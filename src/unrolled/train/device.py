@@ -1,7 +1,8 @@
 """Where and in what precision training runs: `resolve_device`, `Precision`.
 
-``device``: ``"auto"`` (the local CUDA GPU when one is present, else the CPU; under torchrun,
-the GPU of the process's ``LOCAL_RANK``), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+``device``: ``"auto"`` (the local CUDA GPU when one is present, else the CPU), ``"cpu"``,
+``"cuda"`` or ``"cuda:N"``; under torchrun, ``"auto"`` and ``"cuda"`` mean the GPU of the
+process's ``LOCAL_RANK``.
 
 ``precision``: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: the model's forward runs under
 `torch.autocast` in that dtype where PyTorch's autocast allows (matrix products, convolutions);
@@ -55,8 +56,10 @@ def resolve_device(value: Any) -> torch.device:
                 f"(torch.cuda.is_available() is False); use 'cpu' or 'auto'"
             )
         count = torch.cuda.device_count()
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
+        if device.index is None:  # under torchrun, each process its own GPU
+            local = os.environ.get("LOCAL_RANK")
+            index = int(local) if local is not None else torch.cuda.current_device()
+            device = torch.device("cuda", index)
         elif device.index >= count:
             raise ValueError(
                 f"device: {str(device)!r} asked for, but this machine has {count} CUDA "

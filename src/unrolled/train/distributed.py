@@ -22,7 +22,11 @@ add ``--nnodes M --node-rank R --rdzv-backend c10d --rdzv-endpoint HOST:PORT`` o
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import datetime
 import os
+import weakref
 from typing import Any
 
 import torch
@@ -55,6 +59,9 @@ class Distributed:
             if device.type == "cuda":
                 torch.cuda.set_device(device)
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            # Left alive for later fits, torn down before the interpreter exits: a Gloo group
+            # destroyed with its threads still running aborts the process at exit.
+            atexit.register(_leave)
         self.rank = dist.get_rank()
         self.world = dist.get_world_size()
         self.device = device
@@ -86,14 +93,17 @@ class Distributed:
 
     def seed_stream(self, problem: Any) -> None:
         """Give this rank its own training stream: the problem's generator (or, without one,
-        torch's) reseeded ``initial_seed + rank``; rank 0 keeps its stream."""
+        torch's) reseeded ``initial_seed + rank``, once (a second `fit` on the same problem
+        goes on with it); rank 0 keeps its stream."""
         if self.rank == 0:
             return
         generator = getattr(problem, "generator", None)
-        if isinstance(generator, torch.Generator):
-            generator.manual_seed(generator.initial_seed() + self.rank)
-        else:
-            torch.manual_seed(torch.initial_seed() + self.rank)
+        if not isinstance(generator, torch.Generator):
+            generator = torch.default_generator
+        if generator in _SEEDED:
+            return
+        _SEEDED.add(generator)
+        generator.manual_seed(generator.initial_seed() + self.rank)
 
     def sum(self, values: list[float]) -> list[float]:
         """Each value summed over the processes."""
@@ -114,7 +124,19 @@ class Distributed:
         return out
 
 
+def _leave() -> None:
+    """Leave the process group together: every process waits for the others (a minute at
+    most), then tears its group down."""
+    if not dist.is_initialized():
+        return
+    with contextlib.suppress(RuntimeError):
+        dist.monitored_barrier(group=_control_group(), timeout=datetime.timedelta(seconds=60))
+    dist.destroy_process_group()
+
+
 _CONTROL: dict[Any, Any] = {}
+#: Generators `seed_stream` has made this rank's (a second `fit` leaves them as they are).
+_SEEDED: weakref.WeakSet = weakref.WeakSet()
 
 
 def _control_group() -> Any:

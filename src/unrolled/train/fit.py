@@ -157,6 +157,11 @@ def fit(
             ``val_nmse_db`` (the latest). An exception it raises stops training at once, without
             a checkpoint, as a kill would.
 
+    Under torchrun (``WORLD_SIZE`` > 1) `fit` trains with DistributedDataParallel by itself:
+    ``batch_size`` is the global batch, split over the processes, each drawing from its own
+    stream; validation is averaged over them; decisions are taken together; rank 0 writes
+    ``run_dir``; ``callback`` runs on every process. See `unrolled.train.distributed`.
+
     Budgets: when a stage opens it gets an equal share of what is left. Of the steps left
     (``max_steps``), ``1/(stages left)``, the last stage all of it. Of the time left
     (``max_seconds``), after its opening evaluation and net of the evaluations the stages left
