@@ -10,7 +10,8 @@ copy of our internals):
 * ``plain_natural``: what a user writes first: ``AᴴA x`` as the formula's two products
   ``(x Mᵀ) M``, the soft threshold as ``sign(v)·relu(|v| − τ)``;
 * ``plain_gram``: the fastest we could write by hand: ``MᵀM`` precomputed once (one product per
-  layer), the soft threshold as ``relu(v − τ) − relu(−v − τ)``;
+  layer, none in the first, where ``x₀ = 0``), the soft threshold as
+  ``relu(v − τ) − relu(−v − τ)``;
 * ``plain_formula_relu``: the formula's two products with that faster threshold.
 
 "Fastest hand-written" is whichever of them measures fastest. DeepInverse 0.5.0's unfolded PGD
@@ -78,6 +79,7 @@ class PlainISTA(nn.Module):
         super().__init__()
         self.M = M
         self.G = M.T @ M if products == "gram" else None
+        self.skip_first = products == "gram"  # x₀ = 0: the first layer's AᴴAx is 0
         self.soft = THRESHOLDS[soft]
         self.raw_step = nn.Parameter(_inv_softplus(step, layers))
         self.raw_threshold = nn.Parameter(_inv_softplus(threshold, layers))
@@ -89,6 +91,9 @@ class PlainISTA(nn.Module):
         Aty = y @ M
         x = torch.zeros_like(Aty)
         for k in range(step.shape[0]):
+            if k == 0 and self.skip_first:
+                x = self.soft(step[k] * Aty, step[k] * threshold[k])
+                continue
             AtAx = x @ self.G if self.G is not None else (x @ M.T) @ M
             x = self.soft(x - step[k] * (AtAx - Aty), step[k] * threshold[k])
         return x

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, register
+from ._steps import data_gradient
 
 
 class GDState(NamedTuple):
@@ -34,4 +35,4 @@ class GD(Algorithm):
 
     def update(self, state: GDState, y: Tensor, A: Any, p: Layer) -> GDState:
         x, Aty = state
-        return GDState(x - p.step * A.normal_residual(x, Aty), Aty)
+        return GDState(x - p.step * data_gradient(x, Aty, A, p), Aty)
