@@ -173,3 +173,26 @@ def test_a_fixed_training_set_is_reused_and_the_same_everywhere():
 def test_a_streaming_problem_has_no_fixed_set():
     with pytest.raises(AttributeError, match="train_size=N"):
         _ = small().train
+
+
+def test_to_the_cpu_keeps_the_stream_and_the_sets():
+    p, q = SparseCoding(20, 40, seed=4), SparseCoding(20, 40, seed=4)
+    assert p.to("cpu") is p and p.device == torch.device("cpu")
+    for a, b in zip(p.sample(8), q.sample(8), strict=True):
+        assert torch.equal(a, b)
+    assert all(torch.equal(a, b) for a, b in zip(p.validation, q.validation, strict=True))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_to_a_gpu_draws_there_and_keeps_the_fixed_sets():
+    p, q = SparseCoding(20, 40, seed=4, train_size=16), SparseCoding(20, 40, seed=4)
+    assert p.validation[0].device.type == "cpu"  # cached on the CPU, then moved
+    p.to("cuda")
+    x, y = p.sample(8)
+    assert x.is_cuda and y.is_cuda and p.generator.device.type == "cuda"
+    assert torch.equal(p.validation[0].cpu(), q.validation[0])
+    torch.testing.assert_close(p.operator(x), y)
+    p.to("cpu")  # the CPU stream goes on where it was
+    torch.testing.assert_close(
+        p.sample(4)[0], SparseCoding(20, 40, seed=4, train_size=16).sample(4)[0]
+    )

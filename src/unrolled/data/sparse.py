@@ -40,9 +40,10 @@ class SparseCoding:
             entries i.i.d. N(0, 1/m)).
         seed: a non-negative int. It fixes ``A``, the training stream of `sample`, and the
             `validation` and `test` sets, each from its own independent generator (children of
-            ``numpy.random.SeedSequence(seed)``). Everything is drawn on the CPU, so a seed gives
-            the same draws on every machine (``y = A x`` is a matrix product, equal up to the
-            rounding of the machine's BLAS).
+            ``numpy.random.SeedSequence(seed)``). Everything is drawn on the CPU (the training
+            stream on the problem's device after `to`), so a seed gives the same draws on every
+            machine (``y = A x`` is a matrix product, equal up to the rounding of the machine's
+            BLAS).
         dtype: a real floating dtype for ``A``, ``x`` and ``y``.
         validation_size: number of samples in `validation`.
         test_size: number of samples in `test`.
@@ -54,10 +55,13 @@ class SparseCoding:
         matrix: ``A``, ``(m, n)``.
         operator: ``A`` as a `unrolled.ops.Matrix`.
         noise_std: σ, the noise standard deviation per entry of ``y`` (0 when noiseless).
-        generator: the CPU ``torch.Generator`` of the training stream (`sample`): the samples
-            themselves, or with ``train_size`` which samples of the fixed set make each batch.
+        generator: the ``torch.Generator`` of the training stream (`sample`) on the problem's
+            device: the samples themselves, or with ``train_size`` which samples of the fixed
+            set make each batch.
+        device: where `sample` draws and the sets live: the CPU, or where `to` moved them
+            (`unrolled.train.fit` moves a problem to its training device).
 
-    Shapes: ``x`` is ``(B, n)``, ``y`` is ``(B, m)``; all tensors are on the CPU.
+    Shapes: ``x`` is ``(B, n)``, ``y`` is ``(B, m)``.
     """
 
     def __init__(
@@ -120,16 +124,56 @@ class SparseCoding:
         else:
             signal = self.sparsity * float(torch.linalg.matrix_norm(A.double())) ** 2
             self.noise_std = math.sqrt(signal / (self.m * 10 ** (self.snr_db / 10)))
-        self.generator = torch.Generator(device="cpu").manual_seed(train_seed)
+        self._train_seed = train_seed
+        self.device = torch.device("cpu")
+        self._cpu_operator = self.operator
+        self._generators = {self.device: torch.Generator(device="cpu").manual_seed(train_seed)}
 
-    def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        support = torch.rand(batch, self.n, generator=generator, dtype=self.dtype) < self.sparsity
-        x = support * torch.randn(batch, self.n, generator=generator, dtype=self.dtype)
-        y = self.operator(x)
+    @property
+    def generator(self) -> torch.Generator:
+        """The training stream's generator on the problem's device (`to`)."""
+        return self._generators[self.device]
+
+    def to(self, device: str | torch.device) -> SparseCoding:
+        """Draw training batches on ``device`` from then on (in place; returns ``self``).
+
+        Each device has its own training stream, seeded as the CPU's (a CUDA generator draws
+        other numbers from the same seed); moving back continues a device's stream where it
+        was. ``operator`` and the fixed sets move there; the fixed sets are drawn on the CPU
+        whatever the device, so validation and test numbers do not depend on it.
+        """
+        device = torch.device(device)
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        if device == self.device:
+            return self
+        if device not in self._generators:
+            seeded = torch.Generator(device=device).manual_seed(self._train_seed)
+            self._generators[device] = seeded
+        self.device = device
+        self.operator = self._cpu_operator.to(device)
+        for name in ("train", "validation", "test"):  # cached sets follow
+            cached = self.__dict__.pop(name, None)
+            if cached is not None:
+                self.__dict__[name] = tuple(t.to(device) for t in cached)
+        return self
+
+    def _draw(
+        self, batch: int, generator: torch.Generator, operator: Matrix | None = None
+    ) -> tuple[Tensor, Tensor]:
+        kw = {"generator": generator, "dtype": self.dtype, "device": generator.device}
+        support = torch.rand(batch, self.n, **kw) < self.sparsity
+        x = support * torch.randn(batch, self.n, **kw)
+        y = (operator or self.operator)(x)
         if self.snr_db is not None:
-            noise = torch.randn(batch, self.m, generator=generator, dtype=self.dtype)
-            y = y + self.noise_std * noise
+            y = y + self.noise_std * torch.randn(batch, self.m, **kw)
         return x, y
+
+    def _fixed(self, batch: int, seed: int) -> tuple[Tensor, Tensor]:
+        """A fixed set, drawn on the CPU (device-independent numbers), on the problem's device."""
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        x, y = self._draw(batch, g, self._cpu_operator)
+        return x.to(self.device), y.to(self.device)
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor]:
         """Draw ``batch`` training samples: fresh ones from the training stream, or with
@@ -144,8 +188,8 @@ class SparseCoding:
         if self.train_size is None:
             return self._draw(batch, self.generator)
         x, y = self.train
-        pick = torch.randperm(self.train_size, generator=self.generator)[:batch]
-        return x[pick], y[pick]
+        pick = torch.randperm(self.train_size, generator=self.generator, device=self.device)
+        return x[pick[:batch]], y[pick[:batch]]
 
     @cached_property
     def train(self) -> tuple[Tensor, Tensor]:
@@ -154,20 +198,17 @@ class SparseCoding:
             raise AttributeError(
                 "train: this problem streams fresh samples; pass train_size=N for a fixed set"
             )
-        g = torch.Generator(device="cpu").manual_seed(self._train_set_seed)
-        return self._draw(self.train_size, g)
+        return self._fixed(self.train_size, self._train_set_seed)
 
     @cached_property
     def validation(self) -> tuple[Tensor, Tensor]:
         """The fixed validation set ``(x, y)``: ``(validation_size, n)``, ``(validation_size, m)``."""
-        g = torch.Generator(device="cpu").manual_seed(self._validation_seed)
-        return self._draw(self.validation_size, g)
+        return self._fixed(self.validation_size, self._validation_seed)
 
     @cached_property
     def test(self) -> tuple[Tensor, Tensor]:
         """The fixed test set ``(x, y)``: ``(test_size, n)``, ``(test_size, m)``."""
-        g = torch.Generator(device="cpu").manual_seed(self._test_seed)
-        return self._draw(self.test_size, g)
+        return self._fixed(self.test_size, self._test_seed)
 
     def __repr__(self) -> str:
         snr = "noiseless" if self.snr_db is None else f"snr_db={self.snr_db:g}"
