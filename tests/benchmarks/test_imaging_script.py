@@ -28,7 +28,12 @@ def test_a_task_and_a_model_merge_with_margins(bench, tmp_path, monkeypatch, cap
     monkeypatch.setitem(
         bench.TASKS,
         "cs25",
-        bench.Task(task.problem, task.problem_kwargs, task.models, lambda: {"tiny": small}),
+        bench.Task(
+            task.problem,
+            {**task.problem_kwargs, "validation_size": 2},  # what it measures is the merge
+            task.models,
+            lambda: {"tiny": small},
+        ),
     )
     out = tmp_path / "imaging.json"
     bench.main(["--task", "cs25", "--out", str(out)])
