@@ -155,7 +155,8 @@ def fit(
         callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
             ``stages``, ``label``, ``layer``, ``stage_step``, ``loss``, ``lr``, ``seconds`` and
             ``val_nmse_db`` (the latest). An exception it raises stops training at once, without
-            a checkpoint, as a kill would.
+            a checkpoint, as a kill would. With a callback each step's loss is read on the host
+            (on a GPU, a synchronisation per step).
 
     Under torchrun (``WORLD_SIZE`` > 1) `fit` trains with DistributedDataParallel by itself:
     ``batch_size`` is the global batch, split over the processes, each drawing from its own
@@ -279,7 +280,8 @@ class _Run:
         # each step is checked; elsewhere losses add up on the device and are read (and
         # checked) at each evaluation and checkpoint, unless a callback wants each one.
         self.check_every_step = _reads_each_step(device, callback)
-        self.unread: list[Tensor] = []  # (steps, losses, gradient norms) not read yet
+        # (step, stage index, [loss, gradient norm]) of the steps whose values are not read yet
+        self.unread: list[tuple[int, int, list[Tensor]]] = []
         x_val, y_val, *rest = problem.validation
         n = config.validation_size or x_val.shape[0]
         self.A_val = move(rest[0], self.device) if rest else None
