@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
 import json
 import time
 from pathlib import Path
@@ -30,14 +29,13 @@ import torch
 from unrolled.analysis.machine import describe_machine
 from unrolled.runs import build_model, build_problem, load_config
 from unrolled.train.config import prepare_model, resolve_settings
-from unrolled.train.device import Precision, move, resolve_device
+from unrolled.train.device import Precision, compile_model, move, place, resolve_device
 from unrolled.train.losses import supervised_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "throughput.json"
 MODELS = ("alista", "modl", "varnet", "oamp-net2", "als-net")
 MODES = ("eager", "compiled", "bf16")
-fit_module = importlib.import_module("unrolled.train.fit")
 
 
 def config_path(model: str, gpu: bool) -> Path:
@@ -54,15 +52,12 @@ def stepper(model_name: str, mode: str, device: torch.device, gpu: bool) -> tupl
     model = build_model(config, problem)
     settings = resolve_settings(model, problem, {})
     prepare_model(model, problem)
-    model.to(device)
-    to = getattr(problem, "to", None)
-    if callable(to):
-        to(device)
+    place(model, problem, device)
     layers = int(model.layers)
     forward = model
     if mode == "compiled":
         complex_data = any(t.is_complex() for t in problem.validation[:2])
-        forward = fit_module._compiled(model, layers, device, complex_data)
+        forward = compile_model(model, layers, device, complex_data)
     precision = Precision("bf16" if mode == "bf16" else "fp32", device)
     weights = (0.0,) * (layers - 1) + (1.0,)
     if settings["schedule"] == "deep-supervision":

@@ -291,7 +291,7 @@ REAL_DOMAINS = [(n, e) for n, e in DOMAINS if not EXAMPLES[e]()[2].is_complex()]
 )
 def test_inductor_code_matches_eager(name, example):
     """Inductor's generated code (`fit`'s backend for real data), once per real domain. For
-    complex data `fit` does not use inductor (see `unrolled.train.fit._compiled`)."""
+    complex data `fit` does not use inductor (see `unrolled.train.device.compile_model`)."""
     torch._dynamo.reset()
     A, _, y = EXAMPLES[example](torch.float32)
     net = build(name, A, layers=2)

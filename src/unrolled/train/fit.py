@@ -27,7 +27,7 @@ from .config import (
     prepare_model,
     resolve_settings,
 )
-from .device import Precision, move, resolve_device
+from .device import Precision, compile_model, move, place, resolve_device
 from .distributed import Distributed, launched
 from .layer_rates import LayerRates, check_factors, layer_owners
 from .losses import nmse_db_of_sums, supervised_loss, validation_sums
@@ -209,10 +209,7 @@ def fit(
     group = Distributed(device) if launched() else None
     if group is not None:
         group.local_batch(config.batch_size)
-    model.to(device)
-    to = getattr(problem, "to", None)
-    if callable(to):
-        to(device)
+    place(model, problem, device)
     if group is not None:
         group.seed_stream(problem)
     prepare_model(model, problem)
@@ -272,7 +269,7 @@ class _Run:
         forward = model if group is None else group.wrap(model, _skips_layers(model, stages))
         complex_data = any(t.is_complex() for t in problem.validation[:2])
         self.forward = (
-            _compiled(forward, int(model.layers), device, complex_data)
+            compile_model(forward, int(model.layers), device, complex_data)
             if config.compile
             else forward
         )
@@ -737,25 +734,6 @@ def _skips_layers(model: nn.Module, stages: list[Stage]) -> bool:
 def _rank_suffix(rank: int) -> str:
     """The checkpoint's key suffix of a process's random streams (rank 0's have none)."""
     return "" if rank == 0 else f".rank{rank}"
-
-
-def _compiled(model: nn.Module, layers: int, device: torch.device, complex_data: bool) -> Any:
-    """``model`` through `torch.compile`. Real data: inductor, on CUDA with CUDA graphs
-    (``"reduce-overhead"``) for the many small kernels of an unrolled network. Complex data
-    (MRI, MIMO): inductor generates no code for complex operators, and measured here (torch
-    2.13, CPU) it miscompiled PnP-HQS on multi-coil MRI (outputs of 1e11 where eager gives 1),
-    so the graph is captured (forward and backward, AOTAutograd) and run as captured, replayed
-    as CUDA graphs on a GPU. Each depth a schedule trains is one graph, so the
-    recompilation limit is raised to hold all of them."""
-    import torch._dynamo
-
-    limit = 2 * layers + 8
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, limit)
-    if complex_data:
-        backend = "cudagraphs" if device.type == "cuda" else "aot_eager"
-        return torch.compile(model, backend=backend)
-    mode = "reduce-overhead" if device.type == "cuda" else None
-    return torch.compile(model, mode=mode)
 
 
 def _recipe_text(model: nn.Module) -> str | None:
