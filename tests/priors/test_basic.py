@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from unrolled.priors import (
     NonNegative,
     Prior,
     Tikhonov,
+    basic,
     soft_threshold,
     soft_threshold_support,
     support_count,
@@ -65,6 +68,50 @@ def test_soft_threshold_gradients_are_the_plain_definitions(tau) -> None:
         grads.append((w.grad, t.grad))
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("formulation", ["host-number", "clamp"])
+@pytest.mark.parametrize("shape", [(), (1, 1)], ids=["0-dim", "1x1"])
+def test_learned_scalar_threshold_function_is_the_plain_definition(
+    formulation, shape, monkeypatch
+) -> None:
+    """The hand-written backward of a learned one-element τ (`_SoftThreshold`), in both forward
+    formulations (``softshrink`` with τ read on the host; ``v − clamp(v, −τ, τ)`` off the CPU):
+    values, first and second derivatives against ``sign(v)·max(|v| − τ, 0)``."""
+    if formulation == "clamp":
+        monkeypatch.setattr(basic, "_host_threshold", lambda v, tau: None)  # as off the CPU
+    v = 2 * randn(4, 6)
+    g = randn(4, 6, seed=2)
+    results = []
+    for f in (soft_threshold, reference_soft_threshold):
+        w = v.clone().requires_grad_()
+        t = torch.full(shape, 0.7, dtype=torch.float64, requires_grad=True)
+        out = f(w, t)
+        gw, gt = torch.autograd.grad((out * g).sum(), (w, t), create_graph=True)
+        (gt.sum() + (gw * g).sum()).backward()  # through the backward: zero a.e., but defined
+        second = [torch.zeros_like(z) if z.grad is None else z.grad for z in (w, t)]
+        results.append((out, gw, gt, *second))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b)
+    t = torch.full(shape, 0.7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda w, t: soft_threshold(w, t), (v.requires_grad_(), t))
+
+
+def test_learned_threshold_of_another_dtype_or_a_negative_one() -> None:
+    """A 0-dim float64 τ on float32 data gives float32 (as type promotion would); a negative
+    learned τ (no constraint) gives what the clamp formulation gives, not softshrink's error."""
+    v = randn(3, 5, dtype=torch.float32)
+    out = soft_threshold(v, torch.tensor(0.3, dtype=torch.float64))
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, reference_soft_threshold(v, 0.3))
+    tau = torch.tensor(-0.2, dtype=torch.float32)
+    torch.testing.assert_close(soft_threshold(v, tau), v - v.clamp(-tau, tau))
+
+
+@pytest.mark.parametrize("tau", [math.inf, torch.tensor(math.inf)], ids=["float", "tensor"])
+def test_an_infinite_threshold_shrinks_everything_to_zero(tau) -> None:
+    assert torch.equal(soft_threshold(randn(3, 5), tau), torch.zeros(3, 5, dtype=torch.float64))
+    assert soft_threshold(randn(3, 5), torch.tensor(math.nan)).isnan().all()
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=ids)
