@@ -20,7 +20,7 @@ demo: $(BIN)/.installed
 	$(BIN)/unrolled demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks examples

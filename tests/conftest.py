@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 import unrolled as ur
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each xdist worker takes one core: two workers with two threads each run 2x slower.
+    torch.set_num_threads(1)
 
 
 def sparse_problem(
