@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -70,3 +71,50 @@ def test_readme_recommendation_example_runs():
     mean = float(namespace["problem"].train.values.mean())
     global_mean = float(((torch.from_numpy(t.values) - mean) ** 2).mean().sqrt())
     assert namespace["test_rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings
+
+
+def api_rows() -> list[tuple[str, str]]:
+    """The README's "Public API" table: (names, description) per row."""
+    text = README.read_text()
+    table = text[text.index("## Public API") :].split("\n## ", 1)[0]
+    rows = [line.split(" | ", 1) for line in table.splitlines() if line.startswith("| `")]
+    return [(names.strip("| "), what.strip("| ")) for names, what in rows]
+
+
+def resolve(path: str):
+    import unrolled as ur
+
+    head, *rest = path.split(".")
+    assert head == "ur", path
+    obj = ur
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def test_readme_api_table_names_resolve():
+    """Every ``ur.…`` name of the API table (and, in a module's row, the names it lists) exists
+    as written, from ``import unrolled as ur`` alone (submodules load on first use)."""
+    import unrolled as ur
+
+    rows = api_rows()
+    assert len(rows) >= 10
+    checked = 0
+    for names, what in rows:
+        module = None
+        for code in re.findall(r"`([^`]+)`", names):
+            if code.startswith("unrolled "):  # the command line's row: tested in test_cli
+                continue
+            if code.startswith("ur."):
+                path = re.match(r"ur(\.\w+)+", code).group(0)
+                obj = resolve(path)
+                parent = resolve(path.rsplit(".", 1)[0])
+                module = obj if isinstance(obj, ModuleType) else parent
+            else:  # a bare name continues the row's module: `ur.data.load_image`, `ImagePatches`
+                obj = getattr(module, re.match(r"\w+", code).group(0))
+            checked += 1
+        if module is not None and names.strip("`") == f"ur.{module.__name__.split('.')[-1]}":
+            for code in re.findall(r"`([A-Za-z_][\w-]*)`", what):  # a module's row: its contents
+                assert hasattr(module, code) or code in ur.list_models(), (names, code)
+                checked += 1
+    assert checked >= 80

@@ -7,6 +7,9 @@ sizes, thresholds and sub-operators are learned end to end::
     net = ur.unroll(ur.algorithms.ISTA, layers=16, learn=["step", "threshold"], operator=A)
 """
 
+import importlib
+from types import ModuleType
+
 from . import algorithms, comms, models, nn, ops, priors, recsys
 from .core import (
     PER_FEATURE,
@@ -29,6 +32,32 @@ from .ops import LinearOperator, Matrix, check_adjoint
 
 __version__ = "0.1.0"
 
+#: Submodules imported on first use (``ur.train.fit``), with the extra that brings what each
+#: needs beyond torch and numpy: ``import unrolled`` stays quick and works on the core alone.
+_LAZY = {"train": "train", "metrics": None, "data": "imaging", "analysis": "cli", "runs": "cli"}
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'unrolled' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as err:
+        missing = (err.name or "").partition(".")[0]
+        if not missing or missing == __name__ or _LAZY[name] is None:
+            raise
+        raise ImportError(
+            f"unrolled.{name} needs {missing!r}, which is not installed: "
+            f"pip install 'unrolled[{_LAZY[name]}]'"
+        ) from err
+    globals()[name] = module
+    return module
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "PER_FEATURE",
     "RULES",
@@ -41,12 +70,15 @@ __all__ = [
     "Slot",
     "Unrolled",
     "algorithms",
+    "analysis",
     "check_adjoint",
     "comms",
     "create",
+    "data",
     "iteration",
     "kind_of",
     "list_models",
+    "metrics",
     "models",
     "nn",
     "ops",
@@ -54,5 +86,7 @@ __all__ = [
     "recipe_of",
     "recsys",
     "register",
+    "runs",
+    "train",
     "unroll",
 ]
