@@ -21,8 +21,9 @@ from .recipe import Recipe
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: What can be registered: classical algorithms (unrollable), zoo models, linear operators
-#: (`unrolled.ops`), priors (`unrolled.priors`) and learnable blocks (`unrolled.nn`).
-KINDS = ("algorithm", "model", "operator", "prior", "block")
+#: (`unrolled.ops`), priors (`unrolled.priors`), learnable blocks (`unrolled.nn`) and training
+#: problems (`unrolled.data`).
+KINDS = ("algorithm", "model", "operator", "prior", "block", "problem")
 _REGISTRY: dict[str, tuple[str, Callable[..., Any]]] = {}
 _RECIPES: dict[str, Recipe] = {}
 
