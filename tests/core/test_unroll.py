@@ -137,7 +137,7 @@ def test_complex_data_stays_complex():
         (
             {"replace": {"proxx": nn.Identity()}},
             ValueError,
-            r"replace: ISTA has no slot 'proxx'.*\['prox'\]",
+            r"replace: ISTA has no slot 'proxx'.*\['prox', 'start'\]",
         ),
         ({"replace": {"prox": 3}}, TypeError, r"replace\['prox'\]: expected an nn.Module"),
         ({"replace": {"prox": lambda k: 3}}, TypeError, "factory must return an nn.Module"),
@@ -377,3 +377,66 @@ def test_set_initial_moves_an_untrained_start_and_refuses_a_trained_one():
         net.set_initial("step", 0.5)
     with pytest.raises(ValueError, match="name: 'W' is not a learned param"):
         net.is_untrained("W")
+
+
+class _ScaledAdjoint(nn.Module):
+    """A learned start ``x_0 = w·Aᴴy``, ``w`` starting at 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(()))
+
+    def forward(self, y, A):
+        return self.w * A.H(y)
+
+
+def test_init_sees_the_first_layer_so_a_start_slot_can_be_learned(problem):
+    A, x, y = problem
+    alg = ISTA(start=ur.algorithms.adjoint_start)
+    untrained = ur.unroll(alg, 3, learn="step", operator=A)
+    torch.testing.assert_close(untrained(y), alg.run(y, A, iterations=3))
+    net = ur.unroll(ISTA(), 3, replace={"start": _ScaledAdjoint()}, operator=A)
+    torch.testing.assert_close(net(y), alg.run(y, A, iterations=3))
+    (net(y) - x).square().sum().backward()
+    assert net.slots["start"].w.grad is not None and net.slots["start"].w.grad != 0
+
+
+def test_a_param_shape_may_be_a_function_of_the_operator(problem):
+    A, _, y = problem
+    bias = ur.Param(0.0, shape=lambda A: (A.in_shape[0],), doc="a bias per entry")
+
+    @ur.iteration(step=ur.Param("1/L", positive=True), bias=bias)
+    def shifted_landweber(x, y, A, step, bias):
+        return x - step * A.H(A(x) - y) + bias
+
+    net = ur.unroll(shifted_landweber, 2, learn=["step", "bias"], operator=A)
+    assert net.params["bias"].shape == (2, 40)
+    torch.testing.assert_close(net(y), shifted_landweber.run(y, A, iterations=2))
+    with pytest.raises(ValueError, match="operator="):
+        ur.unroll(shifted_landweber, 2, learn="bias")
+    other = ur.Matrix(torch.randn(20, 30, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"A: the learned param 'bias' has shape \(40,\)"):
+        net(torch.randn(2, 20, dtype=torch.float64), other)
+    with pytest.raises(ValueError, match="shape"):
+        ur.unroll(
+            ur.iteration(b=ur.Param(0.0, shape=lambda A: (0,)))(lambda x, y, A, b: x),
+            2,
+            learn="b",
+            operator=A,
+        )
+
+
+def test_replaced_modules_follow_the_operator_dtype(problem):
+    A, _, y = problem  # float64
+    net = ur.unroll(ISTA(), 2, replace={"prox": lambda k: _Prox()}, operator=A)
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    assert net(y).dtype == torch.float64
+
+
+class _Prox(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones((), dtype=torch.float32))
+
+    def forward(self, v, tau):
+        return self.scale * L1()(v, tau)

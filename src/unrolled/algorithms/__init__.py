@@ -1,5 +1,6 @@
 """Classical algorithms, one per file, each registered by its lower-case name."""
 
+from ._steps import adjoint_start, zero_start
 from .admm import ADMM
 from .als import ALS
 from .amp import AMP
@@ -26,4 +27,6 @@ __all__ = [
     "OAMP",
     "PDHG",
     "SoftImpute",
+    "adjoint_start",
+    "zero_start",
 ]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import torch
 from torch import Tensor
 
 from ..core import Layer, register
-from ._steps import data_gradient
+from ._steps import data_gradient, starting_point
 from .ista import ProximalGradient
 
 
@@ -26,17 +25,17 @@ class FISTA(ProximalGradient):
 
         x_{t+1} = prox_{α λ R}(z_t − α Aᴴ(A z_t − y))
         s_{t+1} = (1 + √(1 + 4 s_t²)) / 2
-        z_{t+1} = x_{t+1} + ((s_t − 1)/s_{t+1}) (x_{t+1} − x_t),     x_0 = z_0 = 0, s_0 = 1
+        z_{t+1} = x_{t+1} + ((s_t − 1)/s_{t+1}) (x_{t+1} − x_t),     x_0 = z_0 = start(y, A) = 0, s_0 = 1
 
     Params and slot as `ISTA` (both from `ProximalGradient`): ``step`` α (default 1/L),
-    ``threshold`` λ, ``prox(v, tau)``.
+    ``threshold`` λ, ``prox(v, tau)``, ``start(y, A)``.
 
     Shapes: ``y`` (B, *A.out_shape), ``x`` (B, *A.in_shape).
     """
 
-    def init(self, y: Tensor, A: Any) -> FISTAState:
+    def init(self, y: Tensor, A: Any, p: Layer | None = None) -> FISTAState:
         Aty = A.H(y)
-        x = torch.zeros_like(Aty)
+        x = starting_point(y, A, Aty, p, self.slots["start"].default)
         return FISTAState(x, x, 1.0, Aty)
 
     def update(self, state: FISTAState, y: Tensor, A: Any, p: Layer) -> FISTAState:

@@ -1,7 +1,7 @@
 """The small heart of unrolled: params, slots, algorithms, unrolling, the registry."""
 
 from .algorithm import Algorithm, Layer, iteration
-from .param import PER_FEATURE, RULES, Param, Slot
+from .param import PER_FEATURE, RULES, Param, Rule, Slot
 from .recipe import Recipe
 from .registry import create, get, kind_of, list_models, recipe_of, register
 from .unroll import Unrolled, unroll
@@ -13,6 +13,7 @@ __all__ = [
     "Layer",
     "Param",
     "Recipe",
+    "Rule",
     "Slot",
     "Unrolled",
     "create",

@@ -3,9 +3,13 @@
 An algorithm declares its `Param`s and `Slot`s as class attributes and defines three small
 functions (in the style of optax):
 
-    init(y, A)              -> state
+    init(y, A)              -> state      # or init(y, A, p): p is the first layer's params
     update(state, y, A, p)  -> state      # one iteration; p.<name> is this layer's param or slot
     output(state)           -> x
+
+An ``init`` that declares a third argument receives the first layer's params and slots (a
+`Layer` with ``p.layer == 0``), so the start may be a slot (``p.start(y, A)``, the estimate at
+which layer 1 starts, replaceable by a learned module) or use layer 0's learned params.
 
 ``run`` applies ``update`` a given number of times with every param at its classical default;
 `unrolled.unroll` turns the same three functions into a network, one layer per iteration.
@@ -13,6 +17,7 @@ functions (in the style of optax):
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import numbers
 from collections.abc import Callable, Iterator, Mapping
@@ -77,6 +82,7 @@ class Algorithm:
 
     param_specs: ClassVar[dict[str, Param]] = {}
     slot_specs: ClassVar[dict[str, Slot]] = {}
+    _init_takes_layer: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -91,6 +97,7 @@ class Algorithm:
             n: s.with_default(s.default, n) for n, s in specs.items() if isinstance(s, Param)
         }
         cls.slot_specs = {n: _named_slot(s, n) for n, s in specs.items() if isinstance(s, Slot)}
+        cls._init_takes_layer = len(inspect.signature(cls.init).parameters) >= 4  # self, y, A, p
 
     def __init__(self, **overrides: Any) -> None:
         self.params: dict[str, Param] = dict(self.param_specs)
@@ -121,6 +128,11 @@ class Algorithm:
     def init(self, y: Tensor, A: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define init(y, A) -> state")
 
+    def initial_state(self, y: Tensor, A: Any, p: Layer) -> Any:
+        """``init(y, A, p)`` with the first layer's params and slots ``p`` when ``init`` takes
+        them, else ``init(y, A)``: what the classical run and the network start from."""
+        return self.init(y, A, p) if self._init_takes_layer else self.init(y, A)
+
     def update(self, state: Any, y: Tensor, A: Any, p: Layer) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define update(state, y, A, p)")
 
@@ -149,7 +161,7 @@ class Algorithm:
         check_tensor(y, "y")
         check_operator(A, "A")
         values = self.defaults(A)
-        state = self.init(y, A)
+        state = self.initial_state(y, A, Layer(values, 0))
         for t in itertools.count():
             state = self.update(state, y, A, Layer(values, t))
             yield self.output(state)

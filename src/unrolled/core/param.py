@@ -8,6 +8,10 @@ through a reparametrisation whose value at initialisation is exactly the default
 * ``positive=True``:      value = softplus(raw),                 raw₀ = log(expm1(default))
 * ``between=(lo, hi)``:   value = lo + (hi − lo)·sigmoid(raw),   raw₀ = logit((default − lo)/(hi − lo))
 
+A param's shape may depend on the operator: ``shape="x"`` (one value per entry of the signal)
+or any ``shape=lambda A: ...`` (a matrix sized by ``A``, say); it is resolved when the network
+is built with an operator.
+
 A `Slot` is a named sub-map of an iteration (a proximal map, a linear map, a denoiser) with a
 classical default that a learnable `nn.Module` may replace.
 """
@@ -25,12 +29,33 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Value = float | Tensor
-Rule = Callable[[Any], Value]
+Shape = tuple[int, ...] | str | Callable[[Any], tuple[int, ...]]
+
+
+class Rule:
+    """A `Param` default computed from the operator, ``rule(A) -> value``, with a readable repr
+    (what a network's repr and its docs show), e.g. ``Rule(lambda A: 2 / A.lipschitz(), "2/L")``.
+
+    Any callable ``rule(A)`` is a valid default; `Rule` only names it.
+    """
+
+    def __init__(self, fn: Callable[[Any], Value], text: str) -> None:
+        if not callable(fn):
+            raise TypeError(f"Rule: expected a callable rule(A) -> value, got {type(fn).__name__}")
+        self.fn = fn
+        self.text = text
+
+    def __call__(self, A: Any) -> Value:
+        return self.fn(A)
+
+    def __repr__(self) -> str:
+        return self.text
+
 
 #: Named rules a `Param` default may be given as; each maps the forward operator to a value.
 RULES: dict[str, Rule] = {
-    "1/L": lambda A: 1.0 / A.lipschitz(),
-    "2/L": lambda A: 2.0 / A.lipschitz(),
+    "1/L": Rule(lambda A: 1.0 / A.lipschitz(), "1/L"),
+    "2/L": Rule(lambda A: 2.0 / A.lipschitz(), "2/L"),
 }
 
 #: The shape spelling for "one value per entry of the signal x" (``A.in_shape``).
@@ -47,8 +72,10 @@ class Param:
         positive: the value must be > 0 (learned through softplus).
         between: ``(lo, hi)``: the value must lie in [lo, hi] (learned through a scaled sigmoid,
             so strictly inside).
-        shape: the shape of one layer's value: ``()`` for a scalar, a tuple of ints, or
-            ``"x"`` for one value per entry of the signal (``A.in_shape``).
+        shape: the shape of one layer's value: ``()`` for a scalar, a tuple of ints,
+            ``"x"`` for one value per entry of the signal (``A.in_shape``), or a callable
+            ``shape(A) -> tuple`` of the operator (e.g. ``lambda A: (*A.in_shape, *A.out_shape)``
+            for a matrix mapping measurements to signals).
         doc: one line saying what the parameter is.
     """
 
@@ -58,7 +85,7 @@ class Param:
         *,
         positive: bool = False,
         between: tuple[float, float] | None = None,
-        shape: tuple[int, ...] | str = (),
+        shape: Shape = (),
         doc: str = "",
     ) -> None:
         if between is not None:
@@ -74,14 +101,15 @@ class Param:
                     f"Param: between must be a pair (lo, hi) with lo < hi, got {between!r}"
                 )
             between = (float(between[0]), float(between[1]))
-        if shape != PER_FEATURE:
+        if shape != PER_FEATURE and not callable(shape):
             if isinstance(shape, int):
                 shape = (shape,)
             if not isinstance(shape, tuple | list) or not all(
                 isinstance(s, int) and s > 0 for s in shape
             ):
                 raise ValueError(
-                    f"Param: shape must be a tuple of positive ints or {PER_FEATURE!r}, got {shape!r}"
+                    f"Param: shape must be a tuple of positive ints, {PER_FEATURE!r} or a "
+                    f"callable shape(A), got {shape!r}"
                 )
             shape = tuple(shape)
         self.positive = bool(positive)
@@ -161,9 +189,24 @@ class Param:
             d = d.to(device=A.device, dtype=real)  # a no-op when it already matches
         return d
 
+    @property
+    def sized_by_operator(self) -> bool:
+        """Whether the shape depends on the operator (``"x"`` or a callable)."""
+        return not isinstance(self.shape, tuple)
+
     def resolved_shape(self, A: Any) -> tuple[int, ...]:
-        if self.shape != PER_FEATURE:
+        """The shape of one layer's value for operator ``A``."""
+        if isinstance(self.shape, tuple):
             return self.shape
+        if callable(self.shape):
+            shape = self.shape(A)
+            if not isinstance(shape, tuple | list) or not all(
+                isinstance(s, int) and s > 0 for s in shape
+            ):
+                raise ValueError(
+                    f"{self.name}: shape(A) must give a tuple of positive ints, got {shape!r}"
+                )
+            return tuple(shape)
         shape = getattr(A, "in_shape", None)
         if shape is None:
             raise ValueError(

@@ -132,24 +132,27 @@ class Unrolled(nn.Module):
                     f"{sorted(algorithm.slots)}"
                 )
             self.slots[name] = self._replacement(name, value)
+            if getattr(operator, "dtype", None) is not None:  # a float64 operator, a float64 module
+                self.slots[name].to(_real_dtype(operator))
         for name, spec in algorithm.slots.items():  # so .to(), .eval() and state_dict reach them
             if name not in self.slots and isinstance(spec.default, nn.Module):
                 self.slots[name] = spec.default
 
         for name in learn:
             spec = algorithm.params[name]
-            shape = spec.resolved_shape(operator) if operator is not None else spec.shape
-            if not isinstance(shape, tuple):
+            if spec.sized_by_operator and operator is None:
                 raise ValueError(
-                    f"learn: {name!r} has one value per feature (shape={shape!r}); pass operator= "
-                    f"so its shape is known"
+                    f"learn: {name!r} has a shape that depends on the operator "
+                    f"(shape={spec.shape!r}); pass operator= so its shape is known"
                 )
+            shape = spec.resolved_shape(operator)
             full = shape if name in self.tied else (layers, *shape)
             self.params[name] = nn.Parameter(torch.zeros(full, dtype=_real_dtype(operator)))
-        self._per_feature = {
-            name: self.params[name].shape[-len(algorithm.params[name].resolved_shape(operator)) :]
+        #: learned params sized by the operator: name -> the shape of one layer's value
+        self._sized = {
+            name: algorithm.params[name].resolved_shape(operator)
             for name in learn
-            if algorithm.params[name].shape == PER_FEATURE
+            if algorithm.params[name].sized_by_operator
         }
         self._initialise(operator)
 
@@ -383,9 +386,10 @@ class Unrolled(nn.Module):
         update = alg.update
         if self.backprop == "checkpoint" and torch.is_grad_enabled():
             update = _checkpointed(alg.update)
-        state = alg.init(y, A)
+        layers = self.layer_params(A)[:depth]
+        state = alg.initial_state(y, A, layers[0])
         outputs = []
-        for p in self.layer_params(A)[:depth]:
+        for p in layers:
             state = update(state, y, A, p)
             if trace:
                 outputs.append(alg.output(state))
@@ -406,11 +410,17 @@ class Unrolled(nn.Module):
                     f"convert one of them, e.g. net.to({real}) or y.to({raw.dtype})"
                 )
             break
-        for name, shape in self._per_feature.items():
-            if tuple(A.in_shape or ()) != tuple(shape):
+        for name, shape in self._sized.items():
+            spec = self.algorithm.params[name]
+            if spec.shape == PER_FEATURE and tuple(A.in_shape or ()) != shape:
                 raise ValueError(
-                    f"A: the learned per-feature param {name!r} has shape {tuple(shape)}, but A's "
+                    f"A: the learned per-feature param {name!r} has shape {shape}, but A's "
                     f"in_shape is {A.in_shape}"
+                )
+            if spec.shape != PER_FEATURE and spec.resolved_shape(A) != shape:
+                raise ValueError(
+                    f"A: the learned param {name!r} has shape {shape}, sized by the operator the "
+                    f"network was built with; for this A it would be {spec.resolved_shape(A)}"
                 )
 
     def extra_repr(self) -> str:
@@ -451,7 +461,9 @@ def unroll(
         tied: ``False``: one value per layer (a stacked ``(K, *shape)`` parameter); ``True``: one
             value shared by all layers; or a set of learned names to tie only those.
         replace: slot name -> an `nn.Module` (one instance shared by all layers) or a factory
-            ``k -> nn.Module`` (one module per layer). The module is called like the slot.
+            ``k -> nn.Module`` (one module per layer). The module is called like the slot. With
+            ``operator=``, the modules are cast to the operator's real dtype (a float64 or
+            complex128 operator gives float64 modules).
         operator: a default forward model ``A``; it also resolves rule defaults (``1/L``) now
             rather than on the first call.
         backprop: ``"full"``, or ``"checkpoint"`` to recompute each layer in the backward pass
