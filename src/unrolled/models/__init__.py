@@ -20,7 +20,7 @@ Recommendation (matrix completion): ``soft-impute-net`` (`soft_impute_net`), ``a
 Baselines, not registered: `MLP` (vectors) and `UNetBaseline` (images), black-box networks.
 """
 
-from .admm_net import ADMMNetIteration, FilterShrinkage, admm_net
+from .admm_net import FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
 from .als_net import FactorCorrection, als_net
 from .detnet import DetNetIteration, DetNetLift, detnet
@@ -40,7 +40,6 @@ from .varnet import NormUNet, VarNetIteration, varnet
 
 __all__ = [
     "MLP",
-    "ADMMNetIteration",
     "ALISTAIteration",
     "ConditionedUNet",
     "DPIRSchedule",

@@ -41,12 +41,3 @@ def check_real(is_complex: bool, model: str) -> None:
             f"operator: {model} reconstructs real images, got a complex operator (for MRI use "
             f"modl, varnet, admm-net or learned-primal-dual)"
         )
-
-
-def on_operator_dtype(net: nn.Module, operator: Any) -> nn.Module:
-    """``net`` with every parameter in the real dtype of ``operator``'s images (a float64
-    operator gives a float64 network)."""
-    dtype = operator.dtype
-    if dtype is not None:
-        net.to(dtype.to_real() if dtype.is_complex else dtype)
-    return net

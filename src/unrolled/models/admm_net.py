@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..algorithms.admm import ADMM, ADMMState
-from ..core import Layer, Param, register, unroll
+from ..algorithms import ADMM
+from ..core import register, unroll
 from ..core.checks import positive_int
 from ._common import annealed_recipe, positive_number
-from ._imaging import image_channels, on_operator_dtype
+from ._imaging import image_channels
 
 
 def dct_filters(size: int = 3) -> Tensor:
@@ -80,26 +80,6 @@ def _fold_circular(x: Tensor, pad: int) -> Tensor:
     return x[..., pad:-pad, pad:-pad]
 
 
-class ADMMNetIteration(ADMM):
-    """ADMM with a learned multiplier step (Yang et al. 2016, the stages X, Z and M):
-
-        x_{t+1} = (AᴴA + ρ_t I)⁻¹ (Aᴴy + ρ_t (z_t − u_t))       (reconstruction, closed form
-                                                                 for Cartesian MRI)
-        z_{t+1} = prox_t(x_{t+1} + u_t, λ_t / ρ_t)                (a `FilterShrinkage`)
-        u_{t+1} = u_t + η_t (x_{t+1} − z_{t+1})                   (multiplier update)
-
-    With η = 1 and the default prox this is `unrolled.algorithms.ADMM`.
-    """
-
-    eta = Param(1.0, positive=True, doc="multiplier step η")
-
-    def update(self, state: ADMMState, y: Tensor, A: Any, p: Layer) -> ADMMState:
-        _, z, u, Aty = state
-        x = A.solve_gram(Aty + p.rho * (z - u), p.rho, self.cg_iterations)
-        z = p.prox(x + u, p.threshold / p.rho)
-        return ADMMState(x, z, u + p.eta * (x - z), Aty)
-
-
 #: The recipe (`unrolled.Recipe`): end-to-end as Yang et al. train it; Adam 1e-2 annealed over the budget, batches of 16 and the linear NMSE measured here (benchmarks/imaging.py).
 RECIPE = annealed_recipe(
     loss="nmse",
@@ -119,10 +99,17 @@ def admm_net(
     cg_iterations: int = 20,
     backprop: str = "full",
 ) -> Any:
-    """ADMM-Net (Yang, Sun, Li & Xu 2016, "Deep ADMM-Net for compressive sensing MRI"): an
-    `ADMMNetIteration` whose every stage learns its filter bank, shrinkage levels, penalty ρ_t,
-    weight λ_t and multiplier step η_t. The paper: 15 stages (10 here), 8 filters of 3×3
-    initialised to the DCT basis.
+    """ADMM-Net (Yang, Sun, Li & Xu 2016, "Deep ADMM-Net for compressive sensing MRI"):
+    `unrolled.algorithms.ADMM` (the stages X, Z and M) whose every stage learns its filter
+    bank and shrinkage levels (the prox, a `FilterShrinkage`), penalty ρ_t, weight λ_t and
+    multiplier step η_t:
+
+        x_{t+1} = (AᴴA + ρ_t I)⁻¹ (Aᴴy + ρ_t (z_t − u_t))       (reconstruction, closed form
+                                                                 for Cartesian MRI)
+        z_{t+1} = prox_t(x_{t+1} + u_t, λ_t / ρ_t)                (a `FilterShrinkage`)
+        u_{t+1} = u_t + η_t (x_{t+1} − z_{t+1})                   (multiplier update)
+
+    The paper: 15 stages (10 here), 8 filters of 3×3 initialised to the DCT basis.
 
     Departures from the paper: the split is ``x = z`` with the filters inside the z-step's
     analysis prox (`FilterShrinkage`), not one auxiliary variable per filter; the shrinkage is a
@@ -139,12 +126,12 @@ def admm_net(
         backprop: ``"full"`` or ``"checkpoint"``.
     """
     image_channels(operator, "admm-net")
-    alg = ADMMNetIteration(
+    alg = ADMM(
         cg_iterations=cg_iterations,
         rho=positive_number(rho, "rho"),
         threshold=positive_number(threshold, "threshold"),
     )
-    net = unroll(
+    return unroll(
         alg,
         layers,
         learn=("rho", "threshold", "eta"),
@@ -152,7 +139,6 @@ def admm_net(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
-__all__ = ["ADMMNetIteration", "FilterShrinkage", "admm_net", "dct_filters"]
+__all__ = ["FilterShrinkage", "admm_net", "dct_filters"]

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..algorithms.ista import ProximalGradient
+from ..algorithms import ISTA, adjoint_start
+from ..algorithms.ista import ISTAState
 from ..core import Layer, Param, Slot, register, unroll
 from ..core.checks import positive_int
 from ..data.images import ImagePatches
@@ -16,7 +17,7 @@ from ..nn._common import as_image
 from ..ops import BlockCS
 from ..priors import soft_threshold
 from ._common import annealed_recipe, positive_number
-from ._imaging import check_real, image_channels, on_operator_dtype
+from ._imaging import check_real, image_channels
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -92,17 +93,6 @@ class ISTANetTransform(nn.Module):
         return x.reshape(r.shape), symmetry
 
 
-class ISTANetState(NamedTuple):
-    x: Tensor  # (B, *in_shape) the iterate
-    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
-    symmetry: Tensor  # () the symmetry residuals summed over the phases so far
-
-
-def adjoint_start(y: Tensor, A: Any) -> Tensor:
-    """``x_0 = Aᴴy`` (for Φ with orthonormal rows, the minimum-norm solution)."""
-    return A.H(y)
-
-
 class BlockLinearStart(nn.Module):
     """ISTA-Net's initialisation ``x_0 = Q_init y``, block by block, for `unrolled.ops.BlockCS`:
     ``Q`` ``(b², m)`` is the least-squares linear map from measurements to blocks over training
@@ -140,37 +130,53 @@ def fit_block_start(A: BlockCS, samples: int = 20000, seed: int = 0) -> Tensor:
     return torch.linalg.solve(gram, Y @ X.T).T.to(A.dtype)
 
 
-class ISTANetIteration(ProximalGradient):
-    """ISTA with a transform-domain prox (Zhang & Ghanem 2018, Eqs. 4 and 9):
+class ISTANetState(NamedTuple):
+    ista: ISTAState  # ISTA's state: the iterate x (B, *in_shape) and Aᴴy
+    symmetry: Tensor  # () γ times the symmetry residuals summed over the phases so far
+
+
+class ISTANetIteration(ISTA):
+    """ISTA (`unrolled.algorithms.ISTA`) with a transform-domain prox (Zhang & Ghanem 2018,
+    Eqs. 4 and 9):
 
         r_k = x_{k−1} − ρ_k Aᴴ(A x_{k−1} − y)
         x_k = prox_k(r_k, ρ_k λ_k)                  (an `ISTANetTransform`: x_k and its symmetry)
         x_0 = start(y, A)                           (Aᴴy, or ISTA-Net's Q_init y)
 
-    The auxiliary training loss is ``γ Σ_k symmetry_k`` (γ = 0.01 in the paper). With the
-    default prox (soft thresholding, no symmetry) it is ISTA started at ``Aᴴy``.
+    The update is ISTA's; this class only adds to the state the auxiliary training loss
+    ``γ Σ_k symmetry_k`` (γ = 0.01 in the paper) that a prox returning ``(x, symmetry)``
+    reports. With the default prox (soft thresholding, no symmetry) it is ISTA started at
+    ``Aᴴy``.
 
-    Params: ``step`` ρ (default 1/L), ``threshold`` λ; ``gamma`` γ is fixed. Slots:
-    ``prox``, ``start(y, A) -> x_0`` (applied in the first layer).
+    Params: ``step`` ρ (default 1/L), ``threshold`` λ; ``gamma`` γ is fixed. Slots: ``prox``,
+    ``start(y, A) -> x_0`` (default `adjoint_start`).
     """
 
     gamma = Param(0.01, positive=True, doc="weight γ of the symmetry loss")
     start = Slot(adjoint_start, doc="start(y, A) -> x_0, the initial estimate")
 
-    def init(self, y: Tensor, A: Any) -> ISTANetState:
-        Aty = A.H(y)
-        return ISTANetState(Aty, Aty, Aty.real.new_zeros(()))
+    def init(self, y: Tensor, A: Any, p: Layer | None = None) -> ISTANetState:
+        ista = super().init(y, A, p)
+        return ISTANetState(ista, ista.x.real.new_zeros(()))
 
     def update(self, state: ISTANetState, y: Tensor, A: Any, p: Layer) -> ISTANetState:
-        x, Aty, symmetry = state
-        if p.layer == 0:
-            x = p.start(y, A)
-        r = x - p.step * A.normal_residual(x, Aty)
-        out = p.prox(r, p.step * p.threshold)
-        if isinstance(out, tuple):
-            out, extra = out
-            symmetry = symmetry + p.gamma * extra
-        return ISTANetState(out, Aty, symmetry)
+        residuals: list[Tensor] = []
+
+        def prox(v: Tensor, tau: float | Tensor) -> Tensor:
+            out = p.prox(v, tau)
+            if isinstance(out, tuple):  # a transform's (x, symmetry)
+                out, residual = out
+                residuals.append(residual)
+            return out
+
+        ista = super().update(state.ista, y, A, Layer({**vars(p), "prox": prox}, p.layer))
+        symmetry = state.symmetry
+        for residual in residuals:
+            symmetry = symmetry + p.gamma * residual
+        return ISTANetState(ista, symmetry)
+
+    def output(self, state: ISTANetState) -> Tensor:
+        return state.ista.x
 
     def auxiliary(self, state: ISTANetState) -> Tensor:
         return state.symmetry
@@ -197,7 +203,7 @@ def _ista_net(
         raise ValueError(f"start: expected 'fitted' or 'adjoint', got {start!r}")
     if start == "fitted" and isinstance(operator, BlockCS):
         replace["start"] = BlockLinearStart(fit_block_start(operator))
-    net = unroll(
+    return unroll(
         alg,
         layers,
         learn=("step", "threshold"),
@@ -205,7 +211,6 @@ def _ista_net(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
 #: The recipe (`unrolled.Recipe`): Zhang & Ghanem's: end-to-end on the squared error (the model adds its symmetry term) at Adam 1e-3; annealing and no early stop measured here.

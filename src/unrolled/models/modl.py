@@ -3,58 +3,57 @@ data consistency."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Param, Slot, register, unroll
-from ..core.checks import positive_int
+from ..algorithms import HQS, adjoint_start
+from ..algorithms.hqs import HQSState
+from ..core import Layer, Param, Slot, register, unroll
 from ..nn import ResidualCNN
-from ..ops.cg import cg_solve
 from ._common import annealed_recipe, positive_number
-from ._imaging import image_channels, on_operator_dtype, real_network
+from ._imaging import image_channels, real_network
 
 
-class MoDLState(NamedTuple):
-    x: Tensor  # (B, *in_shape) the estimate
-    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
+def _blind(denoiser: Any) -> Any:
+    """``D`` as a prior step ``prox(v, tau) = D(v)``: MoDL's denoiser takes no noise level."""
+    return lambda v, tau: denoiser(v)
 
 
-class MoDLIteration(Algorithm):
-    """Model-based deep learning (Aggarwal et al. 2019, Eq. 11):
+class MoDLIteration(HQS):
+    """Model-based deep learning (Aggarwal et al. 2019, Eq. 11) is half-quadratic splitting
+    (`unrolled.algorithms.HQS`) with the prior step first, from ``Aᴴy``:
 
         z_k     = D(x_k)
         x_{k+1} = (AᴴA + λI)⁻¹ (Aᴴy + λ z_k)          (``cg_iterations`` CG steps, from z_k)
         x_0     = Aᴴy
 
-    The data step is `unrolled.ops.cg_solve`: its backward pass solves one more system instead
-    of storing the CG iterates, so memory does not grow with ``cg_iterations``. With the default
-    ``D`` (the identity) it is the proximal-point method on ½‖Ax − y‖², which converges to a
-    least-squares solution.
+    This class only gives HQS MoDL's names (the penalty μ is ``lam`` λ; the prior step is
+    ``denoiser(x)``, which takes no noise level); the update is HQS's. The data step is
+    `unrolled.ops.cg_solve` (``implicit=True``): its backward pass solves one more system
+    instead of storing the CG iterates, so memory does not grow with ``cg_iterations``. With
+    the default ``D`` (the identity) it is the proximal-point method on ½‖Ax − y‖², which
+    converges to a least-squares solution.
 
     Args:
         cg_iterations: CG steps per data step (MoDL: 10).
 
-    Params: ``lam`` λ > 0. Slot: ``denoiser(x) -> x``.
+    Params: ``lam`` λ > 0. Slots: ``denoiser(x) -> x``, ``start(y, A)`` (default Aᴴy).
     """
 
+    mu = None
+    threshold = None
+    prox = None
     lam = Param(0.05, positive=True, doc="data-consistency weight λ")
     denoiser = Slot(nn.Identity(), doc="denoiser(x) -> x, the learned regulariser D")
 
     def __init__(self, cg_iterations: int = 10, **overrides: Any) -> None:
-        self.cg_iterations = positive_int(cg_iterations, "cg_iterations")
-        super().__init__(**overrides)
+        overrides = {"start": adjoint_start, **overrides}
+        super().__init__(1.0, cg_iterations, prior_first=True, implicit=True, **overrides)
 
-    def init(self, y: Tensor, A: Any) -> MoDLState:
-        Aty = A.H(y)
-        return MoDLState(Aty, Aty)
-
-    def update(self, state: MoDLState, y: Tensor, A: Any, p: Layer) -> MoDLState:
-        x, Aty = state
-        z = p.denoiser(x)
-        lam = p.lam
-        x = cg_solve(lambda v: A.gram(v) + lam * v, Aty + lam * z, self.cg_iterations, x0=z)
-        return MoDLState(x, Aty)
+    def update(self, state: HQSState, y: Tensor, A: Any, p: Layer) -> HQSState:
+        hqs = {"mu": p.lam, "threshold": 0.0, "prox": _blind(p.denoiser)}
+        return super().update(state, y, A, Layer({**vars(p), **hqs}, p.layer))
 
 
 #: The recipe (`unrolled.Recipe`): Aggarwal et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.
@@ -97,7 +96,7 @@ def modl(
     """
     channels, is_complex = image_channels(operator, "modl")
     denoiser = real_network(ResidualCNN(channels, depth, width, batch_norm), is_complex)
-    net = unroll(
+    return unroll(
         MoDLIteration(cg_iterations, lam=positive_number(lam, "lam")),
         layers,
         learn="lam",
@@ -106,7 +105,6 @@ def modl(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
 __all__ = ["MoDLIteration", "modl"]

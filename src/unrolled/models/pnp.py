@@ -10,7 +10,7 @@ from ..core import register, unroll
 from ..nn import DnCNN
 from ..priors import Denoiser
 from ._common import annealed_recipe
-from ._imaging import image_channels, on_operator_dtype, real_network
+from ._imaging import image_channels, real_network
 
 
 def _pnp(
@@ -34,7 +34,7 @@ def _pnp(
         # batch normalisation off: unrolled training runs small batches of patches
         return Denoiser(real_network(DnCNN(channels, depth, width, False), is_complex), False)
 
-    net = unroll(
+    return unroll(
         algorithm,
         layers,
         learn=learn,
@@ -43,7 +43,6 @@ def _pnp(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
 #: The recipe (`unrolled.Recipe`): end-to-end at Adam 1e-3 annealed over the budget, batches of 8, the linear NMSE: measured here (benchmarks/imaging.py).

@@ -11,7 +11,6 @@ from torch import Tensor, nn
 from ..core import Algorithm, Layer, Param, Slot, register, unroll
 from ..core.checks import check_operator, positive_int
 from ._common import annealed_recipe
-from ._imaging import on_operator_dtype
 
 
 def to_channels(t: Tensor, spatial: int) -> Tensor:
@@ -201,7 +200,7 @@ def learned_primal_dual(
     (cx, sx), (cy, sy) = ((factor * _numel(s, _spatial(s)), _spatial(s)) for s in shapes)
     alg = LearnedPrimalDualIteration(max(primal_channels, cx), max(dual_channels, cy))
     np_, nd = alg.primal_channels, alg.dual_channels
-    net = unroll(
+    return unroll(
         alg,
         layers,
         learn=("step",),
@@ -212,7 +211,6 @@ def learned_primal_dual(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
 __all__ = [

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ..core.checks import check_operator, check_tensor
 from ..nn import UNet
 from ._common import positive_number
-from ._imaging import image_channels, on_operator_dtype, real_network
+from ._imaging import image_channels, real_network
 
 
 class UNetBaseline(nn.Module):
@@ -55,7 +55,8 @@ class UNetBaseline(nn.Module):
             )
         self.start = start
         self.net = real_network(UNet(channels, width, pools), is_complex)
-        on_operator_dtype(self, operator)
+        if operator.dtype is not None:  # a float64 operator, a float64 network
+            self.to(operator.dtype.to_real())
 
     def forward(
         self, y: Tensor, A: Any = None, trace: bool = False, depth: int | None = None

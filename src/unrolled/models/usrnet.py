@@ -17,7 +17,7 @@ from ..nn import UNet
 from ..nn._common import as_image
 from ..priors import TV, Denoiser
 from ._common import annealed_recipe
-from ._imaging import check_real, image_channels, on_operator_dtype
+from ._imaging import check_real, image_channels
 
 #: DPIR's schedule (Zhang et al. 2021): the prior's noise level falls geometrically from 49/255
 #: to the measurement noise, the penalty is μ_k = λ σ²/σ_k² with λ = 0.23.
@@ -191,7 +191,7 @@ def usrnet(
     """
     channels, is_complex = image_channels(operator, "usrnet")
     check_real(is_complex, "usrnet")
-    net = unroll(
+    return unroll(
         USRNetIteration(hyper=DPIRSchedule(layers)),
         layers,
         replace={
@@ -201,7 +201,6 @@ def usrnet(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
 __all__ = [

@@ -3,16 +3,16 @@ regulariser, with a learned data-consistency weight per cascade."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-import torch
 from torch import Tensor, nn
 
-from ..core import Algorithm, Layer, Param, Slot, register, unroll
+from ..algorithms import GD, adjoint_start
+from ..core import register, unroll
 from ..nn import UNet
 from ..nn._common import as_image
 from ._common import annealed_recipe
-from ._imaging import image_channels, on_operator_dtype, real_network
+from ._imaging import image_channels, real_network
 
 
 class NormUNet(nn.Module):
@@ -36,37 +36,22 @@ class NormUNet(nn.Module):
         return (self.unet((image - mean) / std) * std + mean).reshape(x.shape)
 
 
-def no_regulariser(x: Tensor) -> Tensor:
-    """``R(x) = 0``: VarNet's classical default, under which a cascade is a gradient step."""
-    return torch.zeros_like(x)
-
-
-class VarNetState(NamedTuple):
-    x: Tensor  # (B, *in_shape) the estimate
-    Aty: Tensor  # (B, *in_shape) Aᴴy, computed once
-
-
-class VarNetIteration(Algorithm):
+def varnet_iteration(**overrides: Any) -> GD:
     """A variational-network cascade (Hammernik et al. 2018; E2E VarNet, Sriram et al. 2020,
-    Eq. 4, in the image domain):
+    Eq. 4, in the image domain) is a gradient step with a regulariser, started at ``Aᴴy``:
 
         x_{t+1} = x_t − η_t Aᴴ(A x_t − y) − R_t(x_t),        x_0 = Aᴴy
 
-    With ``R = 0`` and ``η = 1/L`` this is gradient descent (Landweber) from ``Aᴴy``.
+    that is `unrolled.algorithms.GD` with ``start=adjoint_start``; with ``R = 0`` and
+    ``η = 1/L`` it is gradient descent (Landweber) from ``Aᴴy``. ``overrides`` as GD's.
 
     Params: ``step`` η_t (the data-consistency weight). Slot: ``regulariser(x) -> R(x)``.
     """
+    return GD(**{"start": adjoint_start, **overrides})
 
-    step = Param("1/L", positive=True, doc="data-consistency weight η")
-    regulariser = Slot(no_regulariser, doc="regulariser(x) -> R(x), the learned update")
 
-    def init(self, y: Tensor, A: Any) -> VarNetState:
-        Aty = A.H(y)
-        return VarNetState(Aty, Aty)
-
-    def update(self, state: VarNetState, y: Tensor, A: Any, p: Layer) -> VarNetState:
-        x, Aty = state
-        return VarNetState(x - p.step * A.normal_residual(x, Aty) - p.regulariser(x), Aty)
+#: The name of earlier releases.
+VarNetIteration = varnet_iteration
 
 
 #: The recipe (`unrolled.Recipe`): Sriram et al.'s rate 1e-3, end-to-end; annealing, batches of 4 and the linear NMSE measured here.
@@ -87,7 +72,7 @@ def varnet(
     backprop: str = "full",
 ) -> Any:
     """E2E VarNet (Sriram et al. 2020, "End-to-end variational networks for accelerated MRI
-    reconstruction"): 12 `VarNetIteration` cascades, each with its own `NormUNet` (width 18, 4
+    reconstruction"): 12 cascades of `varnet_iteration` (gradient descent from Aᴴy), each with its own `NormUNet` (width 18, 4
     pools) and data-consistency weight. The paper's regulariser is
     ``−R(x) = E(U(Σ Sᴴ x))``: the U-Net acts on the coil-combined image.
 
@@ -103,8 +88,8 @@ def varnet(
         backprop: ``"full"`` or ``"checkpoint"``.
     """
     channels, is_complex = image_channels(operator, "varnet")
-    net = unroll(
-        VarNetIteration(),
+    return unroll(
+        varnet_iteration(),
         layers,
         learn="step",
         replace={
@@ -113,7 +98,6 @@ def varnet(
         operator=operator,
         backprop=backprop,
     )
-    return on_operator_dtype(net, operator)
 
 
-__all__ = ["NormUNet", "VarNetIteration", "no_regulariser", "varnet"]
+__all__ = ["NormUNet", "VarNetIteration", "varnet", "varnet_iteration"]
