@@ -2,6 +2,7 @@ import pytest
 import torch
 
 import unrolled as ur
+from unrolled.core import Rule
 from unrolled.ops import Matrix
 
 
@@ -82,3 +83,16 @@ def test_a_subclass_drops_an_inherited_param_by_setting_it_to_none():
     assert set(Base.param_specs) == {"step", "alpha"}
     with pytest.raises(TypeError, match="unexpected keyword 'alpha'"):
         Child(alpha=3.0)
+
+
+def test_an_operator_sized_param_is_fixed_to_known_sizes_and_names_a_readable_rule():
+    spec = ur.Param(Rule(lambda A: A.M.mT, "Aᵀ"), shape=lambda A: (*A.in_shape, *A.out_shape))
+    assert repr(spec).startswith("Param(Aᵀ")
+    A = Matrix(torch.randn(3, 5, dtype=torch.float64))
+    assert spec.resolved_shape(A) == (5, 3)
+    sized = spec.with_shape((5, 3))
+    assert sized.shape == (5, 3) and spec.shape != (5, 3)
+    with pytest.raises(ValueError, match=r"shape \(\) or \(5, 3\)"):
+        spec.with_default(torch.zeros(3, 5)).with_shape((5, 3))
+    with pytest.raises(TypeError, match="callable"):
+        Rule(3.0, "three")

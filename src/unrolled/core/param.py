@@ -62,6 +62,19 @@ RULES: dict[str, Rule] = {
 PER_FEATURE = "x"
 
 
+def _checked_shape(shape: Any) -> Shape:
+    if shape == PER_FEATURE or callable(shape):
+        return shape
+    if isinstance(shape, int):
+        shape = (shape,)
+    if not isinstance(shape, tuple | list) or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise ValueError(
+            f"Param: shape must be a tuple of positive ints, {PER_FEATURE!r} or a callable "
+            f"shape(A), got {shape!r}"
+        )
+    return tuple(shape)
+
+
 class Param:
     """A named hyperparameter of an algorithm.
 
@@ -101,20 +114,9 @@ class Param:
                     f"Param: between must be a pair (lo, hi) with lo < hi, got {between!r}"
                 )
             between = (float(between[0]), float(between[1]))
-        if shape != PER_FEATURE and not callable(shape):
-            if isinstance(shape, int):
-                shape = (shape,)
-            if not isinstance(shape, tuple | list) or not all(
-                isinstance(s, int) and s > 0 for s in shape
-            ):
-                raise ValueError(
-                    f"Param: shape must be a tuple of positive ints, {PER_FEATURE!r} or a "
-                    f"callable shape(A), got {shape!r}"
-                )
-            shape = tuple(shape)
         self.positive = bool(positive)
         self.between = between
-        self.shape = shape
+        self.shape = _checked_shape(shape)
         self.doc = doc
         self.name = "Param default"  # the param's name once an Algorithm declares it
         self.default = self._check_default(default)
@@ -154,6 +156,15 @@ class Param:
         p = copy.copy(self)
         p.name = self.name if name is None else name
         p.default = p._check_default(default)
+        return p
+
+    def with_shape(self, shape: Shape) -> Param:
+        """A copy of this param at another shape, its default checked against it: e.g. an
+        operator-sized param (``shape=lambda A: ...``) fixed to the sizes an algorithm is
+        built for, so that a wrong-sized override fails at construction."""
+        p = copy.copy(self)
+        p.shape = _checked_shape(shape)
+        p.default = p._check_default(self.default)
         return p
 
     def check(self, value: Value) -> None:

@@ -1,33 +1,19 @@
-"""What the sparse-coding models share: the operator as a dense matrix, matrix params sized to
-it, readable rules, and the support-selection schedule of LISTA-CPSS and ALISTA."""
+"""What the sparse-coding models share: the operator as a dense matrix and its sizes, readable
+rules, and the support-selection schedule of LISTA-CPSS and ALISTA."""
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..core import Algorithm, Param, Recipe
+from ..core import Recipe, Rule
 from ..core.checks import check_operator
 from ..ops import Matrix
-
-
-class Rule:
-    """A `Param` default ``rule(A) -> value`` with a readable repr, e.g. ``Rule(f, "Aᵀ/L")``."""
-
-    def __init__(self, fn: Callable[[Any], Any], text: str) -> None:
-        self.fn = fn
-        self.text = text
-
-    def __call__(self, A: Any) -> Any:
-        return self.fn(A)
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def over_lipschitz(lam: float) -> Rule:
@@ -79,6 +65,17 @@ def operator_sizes(operator: Any, model: str) -> tuple[int, int]:
     return int(out_shape[0]), int(in_shape[0])
 
 
+def m_by_n(A: Any) -> tuple[int, ...]:
+    """``(m, n)``: the shape of a matrix like ``A: ℝⁿ -> ℝᵐ`` (a `Param` shape sized by the
+    operator; an iteration built for known sizes fixes it with `unrolled.Param.with_shape`)."""
+    return (*A.out_shape, *A.in_shape)
+
+
+def n_by_m(A: Any) -> tuple[int, ...]:
+    """``(n, m)``: the shape of a matrix like ``Aᵀ`` (as `m_by_n`)."""
+    return (*A.in_shape, *A.out_shape)
+
+
 def dense(A: Any) -> Tensor:
     """``A`` as an ``(m, n)`` float64 matrix: a `unrolled.ops.Matrix`'s own, or ``A`` applied to
     the identity. Rules build on it in float64; `Param.resolve` casts to ``A``'s dtype."""
@@ -89,27 +86,6 @@ def dense(A: Any) -> Tensor:
         dtype = A.dtype or torch.get_default_dtype()
         M = A(torch.eye(n, dtype=dtype, device=A.device)).mT
     return M.detach().to(torch.float64)
-
-
-def sized_params(
-    cls: type[Algorithm], overrides: Mapping[str, Any], **shapes: tuple[int, ...]
-) -> dict[str, Any]:
-    """``overrides`` with each param named in ``shapes`` declared at that concrete shape.
-
-    A matrix param's shape depends on the operator (``(n, m)``), so an algorithm declares it in
-    the class (default, constraint, doc) and sizes it per instance. An override of such a param
-    (a value, a rule, or a whole `Param`) is sized too.
-    """
-    out = dict(overrides)
-    for name, shape in shapes.items():
-        spec = cls.param_specs[name]
-        value = out.get(name, spec)
-        if isinstance(value, Param):
-            spec, value = value, value.default
-        out[name] = Param(
-            value, positive=spec.positive, between=spec.between, shape=shape, doc=spec.doc
-        )
-    return out
 
 
 #: Support selection as in the LISTA-CPSS and ALISTA repositories: 1.2 % more entries of each

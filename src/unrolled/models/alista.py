@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core import Layer, Param, Recipe, Unrolled, register, unroll
-from ._common import AUTO, SCALAR_SETTINGS, Rule, dense, operator_sizes, prepare_sparse
+from ..core import Layer, Param, Recipe, Rule, Unrolled, register, unroll
+from ._common import AUTO, SCALAR_SETTINGS, dense, m_by_n, operator_sizes, prepare_sparse
 from .lista import LISTACPIteration
 
 #: ALISTA's initial ℓ1 weight: θ starts at 0.4/L, as in the ALISTA repository (``--lam 0.4``).
@@ -129,7 +129,11 @@ class ALISTAIteration(LISTACPIteration):
     Shapes: ``y`` (B, m), ``x`` (B, n), ``W`` (m, n), ``gamma`` (), ``theta`` ().
     """
 
-    W = Param(Rule(analytic_weight, "analytic_weight(A)"), doc="W (m, n): the analytic weight")
+    W = Param(
+        Rule(analytic_weight, "analytic_weight(A)"),
+        shape=m_by_n,
+        doc="W (m, n): the analytic weight",
+    )
     gamma = Param(1.0, positive=True, doc="γ: the step size")
 
     def __init__(

@@ -10,16 +10,15 @@ import torch
 from torch import Tensor
 
 from ..algorithms import AMP
-from ..core import Layer, Param, Recipe, Unrolled, register, unroll
+from ..core import Layer, Param, Recipe, Rule, Unrolled, register, unroll
 from ..core.checks import positive_int
 from ._common import (
-    Rule,
     dense,
     matrix_lr,
+    n_by_m,
     operator_sizes,
     positive_number,
     probability,
-    sized_params,
 )
 
 #: AMP's default threshold multiplier α (Borgerding et al.'s 1.1402).
@@ -74,11 +73,12 @@ class LAMPIteration(AMP):
     Shapes: ``y`` (B, m), ``x`` (B, n), ``B`` (n, m), ``alpha`` ().
     """
 
-    B = Param(Rule(lambda A: dense(A).mT, "Aᵀ"), doc="B (n, m): the back-projection")
+    B = Param(Rule(lambda A: dense(A).mT, "Aᵀ"), shape=n_by_m, doc="B (n, m): the back-projection")
 
     def __init__(self, m: int, n: int, **overrides: Any) -> None:
         self.m, self.n = positive_int(m, "m"), positive_int(n, "n")
-        super().__init__(**sized_params(type(self), overrides, B=(n, m)))
+        super().__init__(**overrides)
+        self.params["B"] = self.params["B"].with_shape((n, m))
 
     def backproject(self, z: Tensor, A: Any, p: Layer) -> Tensor:
         return z @ p.B.mT

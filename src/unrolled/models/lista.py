@@ -12,22 +12,22 @@ import torch
 from torch import Tensor
 
 from ..algorithms import ISTA
-from ..core import Algorithm, Layer, Param, Recipe, Unrolled, register, unroll
+from ..core import Algorithm, Layer, Param, Recipe, Rule, Unrolled, register, unroll
 from ..core.checks import positive_int
 from ..priors import soft_threshold, soft_threshold_support
 from ._common import (
     AUTO,
     SCALAR_SETTINGS,
     SUPPORT,
-    Rule,
     check_support,
     dense,
+    m_by_n,
     matrix_lr,
+    n_by_m,
     operator_sizes,
     over_lipschitz,
     positive_number,
     prepare_sparse,
-    sized_params,
     support_fraction,
 )
 
@@ -65,14 +65,20 @@ class LISTAIteration(Algorithm):
     Shapes: ``y`` (B, m), ``x`` (B, n), ``W1`` (n, m), ``D`` (n, n), ``theta`` ().
     """
 
-    W1 = Param(Rule(_ista_input_map, "Aᵀ/L"), doc="W1 (n, m): the input map")
-    D = Param(Rule(_zeros_n_by_n, "0"), doc="D (n, n): the state map's departure from I − W1 A")
+    W1 = Param(Rule(_ista_input_map, "Aᵀ/L"), shape=n_by_m, doc="W1 (n, m): the input map")
+    D = Param(
+        Rule(_zeros_n_by_n, "0"),
+        shape=lambda A: (*A.in_shape, *A.in_shape),
+        doc="D (n, n): the state map's departure from I − W1 A",
+    )
     theta = Param(over_lipschitz(LAMBDA), positive=True, doc="θ: the soft threshold")
 
     def __init__(self, m: int, n: int, *, lam: float = LAMBDA, **overrides: Any) -> None:
         self.m, self.n = positive_int(m, "m"), positive_int(n, "n")
         defaults = {"theta": over_lipschitz(positive_number(lam, "lam"))}
-        super().__init__(**sized_params(type(self), {**defaults, **overrides}, W1=(n, m), D=(n, n)))
+        super().__init__(**{**defaults, **overrides})
+        self.params["W1"] = self.params["W1"].with_shape((n, m))
+        self.params["D"] = self.params["D"].with_shape((n, n))
 
     def init(self, y: Tensor, A: Any) -> Tensor:
         return y.new_zeros(y.shape[0], self.n)
@@ -109,7 +115,11 @@ class LISTACPIteration(Algorithm):
     Shapes: ``y`` (B, m), ``x`` (B, n), ``W`` (m, n), ``theta`` ().
     """
 
-    W = Param(Rule(lambda A: dense(A) / A.lipschitz(), "A/L"), doc="W (m, n): the coupled weight")
+    W = Param(
+        Rule(lambda A: dense(A) / A.lipschitz(), "A/L"),
+        shape=m_by_n,
+        doc="W (m, n): the coupled weight",
+    )
     theta = Param(over_lipschitz(LAMBDA), positive=True, doc="θ: the soft threshold")
 
     def __init__(
@@ -125,7 +135,8 @@ class LISTACPIteration(Algorithm):
         self.support_auto = support == AUTO
         self.support = SUPPORT if self.support_auto else check_support(support)
         defaults = {"theta": over_lipschitz(positive_number(lam, "lam"))}
-        super().__init__(**sized_params(type(self), {**defaults, **overrides}, W=(m, n)))
+        super().__init__(**{**defaults, **overrides})
+        self.params["W"] = self.params["W"].with_shape((m, n))
 
     def init(self, y: Tensor, A: Any) -> Tensor:
         return y.new_zeros(y.shape[0], self.n)
