@@ -10,7 +10,7 @@ pytest.importorskip("matplotlib")
 
 CONFIG = """
 model: {name: ista-net, layers: 2, features: 4}
-problem: {name: compressive_imaging, size: 66, ratio: 0.25, validation_size: 4}
+problem: {name: compressive-imaging, size: 66, ratio: 0.25, validation_size: 4}
 train: {schedule: end-to-end, loss: mse, batch_size: 2, max_steps: 3, eval_every: 2, progress: false}
 """
 
@@ -23,7 +23,7 @@ def test_train_and_eval_an_imaging_run(tmp_path, capsys):
     assert main(["eval", str(run)]) == 0
     out = capsys.readouterr().out
     assert "Test PSNR (dB) of ista-net on CompressiveImaging" in out
-    assert "SSIM at the output" in out and "linear reconstruction" in out
+    assert "SSIM at the output" in out and "linear (ridge 0.01)" in out
     assert out.count("\n    1  ") + out.count("\n    2  ") >= 2  # a row per layer
 
 

@@ -18,6 +18,7 @@ from .algorithms import FISTA, ISTA
 from .core import get, kind_of, list_models, recipe_of
 from .core.registry import KINDS
 from .data import SparseCoding
+from .metrics import Metric
 from .train.device import PRECISIONS, resolve_device
 from .train.distributed import rank
 
@@ -142,8 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=demo_command)
     listing = commands.add_parser(
         "list",
-        help="list the registered algorithms, models, operators, priors and blocks",
-        description="List every registered name (algorithms, models, operators, priors, blocks) with its kind and a one-line description.",
+        help="list the registered algorithms, models, operators, priors, blocks and problems",
+        description="List every registered name (algorithms, models, operators, priors, blocks, "
+        "training problems) with its kind and a one-line description; under each model its "
+        "training recipe, under each problem its metric.",
     )
     listing.add_argument("--kind", choices=KINDS, help="only one kind of registered name")
     listing.set_defaults(run=list_command)
@@ -271,8 +274,8 @@ def train_command(args: argparse.Namespace) -> int:
         return 0
     print(f"Run: {result.run_dir}")
     print(
-        f"Final validation NMSE: {result.val_nmse_db:.2f} dB (mean over "
-        f"{result.validation_size} validation samples, last layer)"
+        f"Final validation {result.metric.label}: {result.metric.format(result.validation)} "
+        f"(over {result.validation_size} validation samples, last layer)"
     )
     print(f"Evaluate it with: unrolled eval {result.run_dir}")
     return 0
@@ -306,6 +309,12 @@ def list_command(args: argparse.Namespace) -> int:
         recipe = recipe_of(name) if kind_of(name) == "model" else None
         if recipe is not None:
             print(f"{'':<{width}}  {'':<9}  recipe: {recipe.summary()}")
+        metric = getattr(factory, "metric", None) if kind_of(name) == "problem" else None
+        if isinstance(metric, Metric):
+            direction = "higher" if metric.higher_is_better else "lower"
+            print(f"{'':<{width}}  {'':<9}  metric: {metric.label}, {direction} is better")
+        elif metric is not None:  # built per instance (MIMO's decides with its constellation)
+            print(f"{'':<{width}}  {'':<9}  metric: {inspect.getdoc(metric)}")
     return 0
 
 

@@ -7,7 +7,7 @@ that does not exist or a value of the wrong type is rejected with its dotted nam
       name: alista
       layers: 16
     problem:               # a registered problem, e.g. unrolled.data.SparseCoding(**rest)
-      name: sparse_coding
+      name: sparse-coding
       m: 250
       n: 500
     train:                 # unrolled.train.fit(model, problem, **train)

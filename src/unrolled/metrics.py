@@ -15,10 +15,19 @@ magnitude.
 For recommendation, ``rmse`` and ``mae`` of predicted against held-out ratings, and
 ``recall_at_k`` and ``ndcg_at_k`` of a top-k list against each user's held-out items (implicit
 feedback), averaged over the users who have any.
+
+A `Metric` is how a training problem scores estimates (``problem.metric``): `fit` validates and
+early-stops on it, ``unrolled eval`` reports it per layer. It is made of statistics summed over
+samples, so that the chunks of a set and the processes of a data-parallel run add up:
+`nmse_db_metric`, `psnr_metric`, `ssim_metric`, `error_rate_metric`, `rating_metric`.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -277,15 +286,150 @@ def ndcg_at_k(
     return (dcg[users] / ideal[users]).mean()
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A score of estimates ``x̂`` against the truth ``x``, from statistics summed over samples.
+
+    ``sums(x_hat, x)`` gives a ``(S,)`` float64 tensor of statistics summed over the batch (e.g.
+    ``[Σ_i NMSE_i, number of samples]``); ``value(totals)`` turns totals (of one set, summed
+    over chunks or processes) into the score. ``metric(x_hat, x)`` is both in one go.
+
+    Attributes:
+        name: ``"NMSE"``, ``"PSNR"``, ``"SER"``, ``"RMSE"``, …
+        unit: ``"dB"`` or ``""``.
+        higher_is_better: PSNR, SSIM: True; errors: False.
+        fmt: how a value prints (``".2f"``, ``".2e"``).
+        min_delta: the smallest change that counts as an improvement for early stopping, in
+            the metric's units (`unrolled.train.fit`'s default ``min_delta``).
+    """
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    sums: Callable[[Tensor, Tensor], Tensor]
+    value: Callable[[Tensor], float]
+    fmt: str = ".2f"
+    min_delta: float = 0.0
+
+    def __call__(self, x_hat: Tensor, x: Tensor) -> float:
+        return self.value(self.sums(x_hat, x))
+
+    @property
+    def key(self) -> str:
+        """The name in records (``metrics.jsonl``): ``"nmse_db"``, ``"ser"``, …"""
+        text = " ".join(filter(None, (self.name, self.unit))).lower().replace("@", " at ")
+        return re.sub(r"\W+", "_", text).strip("_")
+
+    @property
+    def label(self) -> str:
+        """``"NMSE (dB)"``, ``"SER"``."""
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+    def improves(self, new: float, best: float | None, margin: float = 0.0) -> bool:
+        """Whether ``new`` beats ``best`` (None: nothing yet) by more than ``margin``."""
+        if best is None:
+            return not math.isnan(new)
+        return new > best + margin if self.higher_is_better else new < best - margin
+
+    def format(self, value: float) -> str:
+        return format(value, self.fmt)
+
+
+def _mean_of(values: Tensor) -> Tensor:
+    """``[Σ values, count]`` over the finite ones, float64."""
+    v = values.detach().double()
+    keep = torch.isfinite(v)
+    return torch.stack([v[keep].sum(), keep.sum().double()])
+
+
+def _ratio(totals: Tensor) -> float:
+    total, count = (float(t) for t in totals)
+    return total / count if count else math.nan
+
+
+def _nmse_sums(x_hat: Tensor, x: Tensor) -> Tensor:
+    """``[Σ_i ‖x̂_i − x_i‖²/‖x_i‖², the number of samples]`` over the observed (non-NaN)
+    entries of ``x`` and the samples with ``x_i ≠ 0``."""
+    observed = ~torch.isnan(x)
+    truth = torch.where(observed, x, torch.zeros_like(x))
+    error = ((x_hat.to(truth.dtype) - truth) * observed).abs().square().flatten(1).sum(1)
+    power = truth.abs().square().flatten(1).sum(1)
+    valid = power > 0
+    return torch.stack([(error[valid] / power[valid]).double().sum(), valid.sum().double()])
+
+
+def _db_of_mean(totals: Tensor) -> float:
+    """``10·log10`` of the mean (taken before the logarithm, so that samples recovered exactly
+    count as zero error rather than −∞ dB); NaN without samples, −∞ at zero error."""
+    mean = _ratio(totals)
+    if math.isnan(mean):
+        return mean
+    return 10 * math.log10(mean) if mean > 0 else -math.inf
+
+
+def nmse_db_metric() -> Metric:
+    """NMSE in dB, ``10·log10(mean_i ‖x̂_i − x_i‖²/‖x_i‖²)``: sparse recovery's score (over the
+    observed entries where ``x`` marks others NaN)."""
+    return Metric("NMSE", "dB", False, _nmse_sums, _db_of_mean, min_delta=0.01)
+
+
+def psnr_metric(data_range: float | None = 1.0) -> Metric:
+    """Mean `psnr` over images (dB): imaging's score."""
+    sums = lambda a, b: _mean_of(psnr(a, b, data_range, "none"))  # noqa: E731
+    return Metric("PSNR", "dB", True, sums, _ratio, min_delta=0.01)
+
+
+def ssim_metric(data_range: float | None = 1.0) -> Metric:
+    """Mean `ssim` over images."""
+    sums = lambda a, b: _mean_of(ssim(a, b, data_range, reduction="none"))  # noqa: E731
+    return Metric("SSIM", "", True, sums, _ratio, ".4f", min_delta=1e-4)
+
+
+def error_rate_metric(decide: Callable[[Tensor], Tensor], name: str = "SER") -> Metric:
+    """The fraction of entries whose hard decision ``decide(x̂)`` differs from ``decide(x)``:
+    a detector's symbol error rate."""
+
+    def sums(x_hat: Tensor, x: Tensor) -> Tensor:
+        wrong = decide(x_hat) != decide(x)
+        return torch.stack(
+            [wrong.double().sum(), wrong.new_tensor(wrong.numel(), dtype=torch.float64)]
+        )
+
+    return Metric(name, "", False, sums, _ratio, ".2e")
+
+
+def rating_metric(name: str = "RMSE", scale: tuple[float, float] = (-math.inf, math.inf)) -> Metric:
+    """``"RMSE"`` or ``"MAE"`` over the observed (non-NaN) entries of ``x``, predictions clipped
+    to the ratings' ``scale`` (as Surprise does): recommendation's score."""
+    if name not in ("RMSE", "MAE"):
+        raise ValueError(f"name: expected 'RMSE' or 'MAE', got {name!r}")
+    lo, hi = scale
+
+    def sums(x_hat: Tensor, x: Tensor) -> Tensor:
+        seen = ~torch.isnan(x)
+        error = x_hat[seen].detach().double().clamp(lo, hi) - x[seen].double()
+        stat = error.square() if name == "RMSE" else error.abs()
+        return torch.stack([stat.sum(), stat.new_tensor(stat.numel())])
+
+    value = (lambda t: math.sqrt(_ratio(t))) if name == "RMSE" else _ratio
+    return Metric(name, "", False, sums, value, ".4f", min_delta=1e-4)
+
+
 __all__ = [
     "REDUCTIONS",
+    "Metric",
+    "error_rate_metric",
     "mae",
     "ndcg_at_k",
     "nmse",
     "nmse_db",
+    "nmse_db_metric",
     "nmse_db_per_layer",
     "psnr",
+    "psnr_metric",
+    "rating_metric",
     "recall_at_k",
     "rmse",
     "ssim",
+    "ssim_metric",
 ]

@@ -4,7 +4,7 @@ A run config (YAML, see `unrolled.config`) names a registered model and a regist
 and the arguments of `unrolled.train.fit`::
 
     model:   {name: alista, layers: 16}                 # unrolled.create(name, operator=A, ...)
-    problem: {name: sparse_coding, m: 250, n: 500}      # unrolled.data.PROBLEMS[name](...)
+    problem: {name: sparse-coding, m: 250, n: 500}      # unrolled.create(name, ...), a Problem
     train:   {schedule: layerwise, lr: 1.0e-2, max_seconds: 150}   # unrolled.train.fit(...)
     run_dir: runs/alista
 
@@ -27,19 +27,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from . import data as _problems  # noqa: F401  (registers the problems)
 from . import train as training
-from .algorithms import FISTA, ISTA, OAMP
-from .analysis import CLASSICAL_LAMBDA
-from .comms import mmse
 from .config import ConfigError, check_kwargs, load_yaml
 from .core import get, list_models, unroll
-from .data import PROBLEMS, MIMODetection, RatingCompletion
-from .metrics import nmse_db, psnr, ssim
+from .metrics import Metric
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
 from .train.config import FitConfig, check_progress, prepare_model, resolve_settings
 from .train.device import OnDevice, resolve_device
-from .train.losses import validation_nmse_db as validation_set_nmse_db
+from .train.losses import validation_score
 
 #: The run directory's copy of the config, as read.
 CONFIG_YAML = "config.yaml"
@@ -63,12 +60,14 @@ class RunConfig:
 
 
 def _name(section: str, values: Mapping[str, Any], choices: list[str]) -> str:
+    """The section's registered ``name`` (``sparse_coding`` reads as ``sparse-coding``)."""
     if "name" not in values:
         raise ConfigError(f"{section}.name: required key is missing; expected one of {choices}")
     name = values["name"]
-    if not isinstance(name, str) or name.lower() not in choices:
+    key = name.lower().replace("_", "-") if isinstance(name, str) else None
+    if key not in choices:
         raise ConfigError(f"{section}.name: unknown {section} {name!r}; expected one of {choices}")
-    return name.lower()
+    return key
 
 
 def _algorithm_signature(cls: type) -> Any:
@@ -108,9 +107,9 @@ def check_config(data: Mapping[str, Any], text: str = "") -> RunConfig:
     else:
         check_kwargs(get(model_name), model, "model", skip=("operator",))
     problem = dict(data.get("problem") or {})
-    problem_name = _name("problem", problem, sorted(PROBLEMS))
+    problem_name = _name("problem", problem, list_models("problem"))
     del problem["name"]
-    check_kwargs(PROBLEMS[problem_name], problem, "problem")
+    check_kwargs(get(problem_name), problem, "problem")
     train = dict(data.get("train") or {})
     check_kwargs(training.fit, train, "train", skip=FIT_SKIP)
     return RunConfig(model_name, model, problem_name, problem, train, data.get("run_dir"), text)
@@ -135,7 +134,7 @@ def build_problem(config: RunConfig, **overrides: Any) -> Any:
     """The config's problem, with ``overrides`` of its keyword arguments."""
     kwargs = {**config.problem_kwargs, **overrides}
     try:
-        return PROBLEMS[config.problem](**kwargs)
+        return get(config.problem)(**kwargs)
     except (ValueError, TypeError) as e:
         raise _in_section("problem", kwargs, e) from None
 
@@ -154,15 +153,13 @@ def build_model(config: RunConfig, problem: Any) -> nn.Module:
 
 
 @torch.no_grad()
-def validation_nmse_db(model: nn.Module, problem: Any, size: int | None = None) -> float:
-    """Mean NMSE (dB) of the model's output on (the first ``size`` samples of) the validation set."""
+def validation(model: nn.Module, problem: Any, size: int | None = None) -> float:
+    """The problem's metric of the model's output on (the first ``size`` samples of) the
+    validation set (a set with its own per-sample operator is measured whole)."""
     x, y, *A = problem.validation
-    if size is not None:
+    if size is not None and not A:
         x, y = x[:size], y[:size]
-    model.eval()
-    if A:  # a per-sample operator cannot be sliced: measure the whole set
-        return validation_set_nmse_db(model, x, y, model.layers, A=A[0])
-    return float(nmse_db(model(y), x))
+    return validation_score(model, x, y, model.layers, problem.metric, A=A[0] if A else None)
 
 
 def _check_fit(model: nn.Module, problem: Any, train: Mapping[str, Any]) -> None:
@@ -183,7 +180,8 @@ class TrainResult:
     run_dir: Path
     model: nn.Module
     problem: Any
-    val_nmse_db: float  # at full depth, mean over the validation samples fit used
+    metric: Metric  # the problem's
+    validation: float  # its value at full depth, over the validation samples fit used
     validation_size: int
     resumed: bool
 
@@ -263,35 +261,33 @@ def train_run(
             raise ValueError(message.replace("resume=", "--resume ")) from None
         raise _in_section("train", config.train, e) from None
     size = config.train.get("validation_size") or int(problem.validation[0].shape[0])
-    nmse = validation_nmse_db(model, problem, size)
-    return TrainResult(target, model, problem, nmse, size, resume)
+    score = validation(model, problem, size)
+    return TrainResult(target, model, problem, problem.metric, score, size, resume)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-layer test NMSE (dB), each ``(K,)``: the network's mean and median, ISTA's and
-    FISTA's mean at the same iteration."""
+    """A run measured on its problem's test set: the problem's metric after each layer
+    ``(K,)``, its other metrics at the output, and each baseline's metric after each of its
+    iterations (``(K,)``, or ``(1,)`` for a method that does not iterate)."""
 
     config: RunConfig
     problem: Any
     test_size: int
-    mean: Tensor
-    median: Tensor
-    ista: Tensor
-    fista: Tensor
-
-
-def _per_layer(trace: Tensor, x: Tensor, reduction: str) -> Tensor:
-    return torch.stack([nmse_db(t, x, reduction=reduction) for t in trace])
+    metric: Metric
+    per_layer: Tensor
+    at_output: dict[str, float]
+    baselines: dict[str, Tensor]
 
 
 @torch.no_grad()
 def evaluate(
     run_dir: str | os.PathLike[str], test_size: int | None = None, device: str = "cpu"
-) -> Evaluation | ImageEvaluation | DetectionEvaluation | RatingEvaluation:
-    """Rebuild a `train_run` run from its directory and measure it on the test set, the
+) -> Evaluation:
+    """Rebuild a `train_run` run from its directory and measure it on the problem's test set
+    with the problem's metric, beside the problem's baselines (`unrolled.data.Problem`), the
     network running on ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``: see
-    `unrolled.train.device`; the data and the classical baselines stay on the CPU).
+    `unrolled.train.device`; the data and the baselines stay on the CPU).
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a run directory (names the missing path).
@@ -314,184 +310,53 @@ def evaluate(
     load_weights(model, run)
     model.eval()
     model = OnDevice(model, where)
-    if isinstance(problem, MIMODetection):
-        return _evaluate_detection(config, problem, model)
-    if isinstance(problem, RatingCompletion):
-        return _evaluate_ratings(config, problem, model)
-    if len(problem.test) == 3:
-        return _evaluate_images(config, problem, model)
-    x, y = problem.test
-    _, trace = model(y, trace=True)  # (K, B, n)
-    K = trace.shape[0]
-    lam = CLASSICAL_LAMBDA
-    _, ista = ISTA(threshold=lam).run(y, problem.operator, iterations=K, trace=True)
-    _, fista = FISTA(threshold=lam).run(y, problem.operator, iterations=K, trace=True)
+    x, y, *A = problem.test
+    _, trace = model(y, *A, trace=True)  # (K, B, *x_shape)
+    metric = problem.metric
+
+    def scores(estimates: Tensor) -> Tensor:
+        return torch.tensor([metric(t, x) for t in estimates], dtype=torch.float64)
+
+    K = int(trace.shape[0])
     return Evaluation(
         config,
         problem,
         int(x.shape[0]),
-        _per_layer(trace, x, "mean"),
-        _per_layer(trace, x, "median"),
-        _per_layer(ista, x, "mean"),
-        _per_layer(fista, x, "mean"),
+        metric,
+        scores(trace),
+        {m.label: m(trace[-1], x) for m in problem.extra_metrics},
+        {name: scores(run(K)) for name, run in problem.baselines().items()},
     )
 
 
-@dataclass(frozen=True)
-class ImageEvaluation:
-    """An imaging run on the held-out test images: PSNR (dB, data range 1, magnitudes for
-    complex images) after each layer ``(K,)``, SSIM at the output, and the PSNR of the linear
-    reconstruction ``(AᴴA + 0.01 I)⁻¹ Aᴴy`` (zero-filling for MRI) for reference."""
-
-    config: RunConfig
-    problem: Any
-    test_size: int
-    psnr: Tensor
-    ssim: float
-    linear_psnr: float
-
-
-def _evaluate_images(config: RunConfig, problem: Any, model: Any) -> ImageEvaluation:
-    x, y, A = problem.test
-    _, trace = model(y, A, trace=True)  # (K, B, *shape)
-    per_layer = torch.stack([psnr(t, x, 1.0) for t in trace])
-    linear = A.solve_gram(A.H(y), 0.01)
-    return ImageEvaluation(
-        config,
-        problem,
-        int(x.shape[0]),
-        per_layer,
-        float(ssim(trace[-1], x, 1.0)),
-        float(psnr(linear, x, 1.0)),
-    )
-
-
-@dataclass(frozen=True)
-class DetectionEvaluation:
-    """A MIMO detection run on its test set (SNRs drawn from the training range): symbol error
-    rate after each layer ``(K,)`` (hard decisions), and MMSE's and OAMP's (as many
-    iterations) on the same samples."""
-
-    config: RunConfig
-    problem: Any
-    test_size: int
-    ser: Tensor
-    mmse_ser: float
-    oamp_ser: float
-
-
-def _evaluate_detection(config: RunConfig, problem: Any, model: Any) -> DetectionEvaluation:
-    x, y, A = problem.test
-    truth = problem.indices(x)
-    _, trace = model(y, A, trace=True)  # (K, B, n)
-    ser = torch.stack([(problem.indices(t) != truth).double().mean() for t in trace])
-    c = problem.constellation
-    # the classical detectors work on the complex system when the run used its real equivalent
-    _cx, cy, cA = problem.test if not problem.real else problem.complex_test
-    oamp = OAMP(c).run(cy, cA, iterations=int(trace.shape[0]))
-    return DetectionEvaluation(
-        config,
-        problem,
-        int(x.shape[0]),
-        ser,
-        float((c.nearest(mmse(cy, cA)) != truth).double().mean()),
-        float((c.nearest(oamp) != truth).double().mean()),
-    )
-
-
-@dataclass(frozen=True)
-class RatingEvaluation:
-    """A matrix-completion run on its split's test ratings, predicted from every training
-    rating: RMSE and MAE after each layer ``(K,)`` (clipped to the training ratings' scale), and
-    the RMSE of the classical algorithm the network started from, after as many iterations."""
-
-    config: RunConfig
-    problem: Any
-    test_size: int
-    rmse: Tensor
-    mae: Tensor
-    classical_rmse: Tensor
-
-
-def _evaluate_ratings(config: RunConfig, problem: Any, model: Any) -> RatingEvaluation:
-    from .analysis.recsys import scores
-
-    y, A = problem.inputs()
-    _, trace = model(y, A, trace=True)  # (K, 1, U, I)
-    _, classical = model.algorithm.run(y, A, iterations=int(trace.shape[0]), trace=True)
-    ours = [scores(t, problem) for t in trace]
-    return RatingEvaluation(
-        config,
-        problem,
-        len(problem.test),
-        torch.tensor([s["rmse"] for s in ours]),
-        torch.tensor([s["mae"] for s in ours]),
-        torch.tensor([scores(t, problem)["rmse"] for t in classical]),
-    )
-
-
-def format_evaluation(
-    result: Evaluation | ImageEvaluation | DetectionEvaluation | RatingEvaluation,
-) -> str:
+def format_evaluation(result: Evaluation) -> str:
     """The per-layer table of `evaluate`, with a header line."""
-    if isinstance(result, RatingEvaluation):
-        lines = [
-            f"Test RMSE and MAE of {result.config.model} on {result.problem!r} "
-            f"({result.test_size} test ratings), and its classical algorithm's RMSE at the same "
-            "number of iterations:",
-            f"{'layer':>5}  {'RMSE':>8}  {'MAE':>8}  {'classical':>9}",
-        ]
-        lines.append("-" * len(lines[-1]))
-        for k in range(len(result.rmse)):
-            lines.append(
-                f"{k + 1:>5}  {float(result.rmse[k]):>8.4f}  {float(result.mae[k]):>8.4f}  "
-                f"{float(result.classical_rmse[k]):>9.4f}"
-            )
-        return "\n".join(lines)
-    if isinstance(result, DetectionEvaluation):
-        lines = [
-            f"Test symbol error rate of {result.config.model} on {result.problem!r}, "
-            f"{result.test_size} samples; MMSE {result.mmse_ser:.2e}, OAMP "
-            f"({len(result.ser)} iterations) {result.oamp_ser:.2e}:",
-            f"{'layer':>5}  {'SER':>10}",
-            "-" * 17,
-        ]
-        lines += [f"{k + 1:>5}  {float(v):>10.2e}" for k, v in enumerate(result.ser)]
-        return "\n".join(lines)
-    if isinstance(result, ImageEvaluation):
-        lines = [
-            f"Test PSNR (dB) of {result.config.model} on {result.problem!r}, "
-            f"{result.test_size} held-out images; linear reconstruction {result.linear_psnr:.2f} dB:",
-            f"{'layer':>5}  {'PSNR':>8}",
-            "-" * 15,
-        ]
-        lines += [f"{k + 1:>5}  {float(v):>8.2f}" for k, v in enumerate(result.psnr)]
-        lines.append(f"SSIM at the output: {result.ssim:.4f}")
-        return "\n".join(lines)
-
-    def db(value: Tensor) -> str:
-        v = float(value)
-        return f"{v:>11.2f}" if math.isfinite(v) else f"{v:>11}"
-
-    lines = [
-        f"Test NMSE (dB) of {result.config.model} on {result.problem!r}, "
-        f"{result.test_size} test samples; ISTA and FISTA (threshold {CLASSICAL_LAMBDA:g}) at the same "
-        "number of iterations:",
-        f"{'layer':>5}  {'mean':>11}  {'median':>11}  {'ISTA mean':>11}  {'FISTA mean':>11}",
-    ]
+    metric = result.metric
+    fixed = {k: v for k, v in result.baselines.items() if len(v) == 1}
+    iterating = {k: v for k, v in result.baselines.items() if len(v) > 1}
+    header = f"Test {metric.label} of {result.config.model} on {result.problem.describe()}"
+    if result.test_size > 1:  # one sample is a whole rating matrix: the problem counts ratings
+        header += f", {result.test_size} test samples"
+    if fixed:
+        header += "; " + ", ".join(f"{k} {metric.format(float(v[0]))}" for k, v in fixed.items())
+    if iterating:
+        header += f"; {' and '.join(iterating)} at the same number of iterations"
+    columns = ["layer", "network", *iterating]
+    width = max(11, *(len(c) for c in columns[1:]))
+    lines = [header + ":", "  ".join([f"{columns[0]:>5}", *(f"{c:>{width}}" for c in columns[1:])])]
     lines.append("-" * len(lines[-1]))
-    for k in range(len(result.mean)):
-        row = (result.mean[k], result.median[k], result.ista[k], result.fista[k])
-        lines.append(f"{k + 1:>5}  " + "  ".join(db(v) for v in row))
+    for k, value in enumerate(result.per_layer):
+        row = [value, *(v[k] if k < len(v) else math.nan for v in iterating.values())]
+        cells = [f"{metric.format(float(v)):>{width}}" for v in row]
+        lines.append(f"{k + 1:>5}  " + "  ".join(cells))
+    for label, value in result.at_output.items():
+        lines.append(f"{label} at the output: {value:.4f}")
     return "\n".join(lines)
 
 
 __all__ = [
     "CONFIG_YAML",
-    "DetectionEvaluation",
     "Evaluation",
-    "ImageEvaluation",
-    "RatingEvaluation",
     "RunConfig",
     "TrainResult",
     "build_model",
@@ -501,4 +366,5 @@ __all__ = [
     "format_evaluation",
     "load_config",
     "train_run",
+    "validation",
 ]

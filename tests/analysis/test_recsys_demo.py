@@ -35,7 +35,7 @@ def test_compare_scores_every_method_and_tunes_on_training_ratings(monkeypatch):
     monkeypatch.setattr(recsys, "tune", spy)
     out = recsys.compare(p, 1.0, SMALL_SI, SMALL_ALS, mf_epochs=2, log=lambda _: None)
     assert set(out) == set(recsys.LABELS)
-    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
     assert seen and all((mask[:, u, i] == 0).all() for mask in seen)  # tuning never sees tests
     for name in ("soft-impute", "als"):
         r = out[name]
@@ -53,8 +53,8 @@ def test_compare_scores_every_method_and_tunes_on_training_ratings(monkeypatch):
 
 def test_top_n_ranks_unrated_items_and_counts_liked_test_ratings():
     p = small_problem()
-    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
-    liked = torch.from_numpy(p.test.values) >= recsys.LIKED
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
+    liked = torch.from_numpy(p.test_ratings.values) >= recsys.LIKED
     x = torch.ones((1, *p.mask.shape))
     x[0, u[liked], i[liked]] = 5.0
     x[0][p.mask] = 100.0  # training items score highest, but are never recommended

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+import unrolled as ur
 from unrolled.comms import Channel
-from unrolled.data import PROBLEMS, MIMODetection
+from unrolled.data import MIMODetection
 
 
 @pytest.mark.parametrize(
@@ -21,7 +22,8 @@ def test_batches_are_symbols_measurements_and_channels(constellation, dtype):
     assert ((N0 >= 0.1 - 1e-6) & (N0 <= 1 + 1e-6)).all()  # SNR in [0, 10] dB
     assert p.validation[0].shape == (16, 4) and p.test[0].shape == (32, 4)
     assert torch.equal(p.indices(x), p.constellation.nearest(x))
-    assert PROBLEMS["mimo"] is MIMODetection
+    assert ur.kind_of("mimo-detection") == "problem"
+    assert ur.core.get("mimo-detection") is MIMODetection
 
 
 def test_seeded_and_fresh_per_batch():

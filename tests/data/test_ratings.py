@@ -164,8 +164,8 @@ def test_synthetic_ratings_follow_their_settings():
 def test_no_test_rating_reaches_training(split):
     r = synthetic_ratings(60, 90, density=0.1, seed=2)
     p = RatingCompletion(r, split=split, holdout=0.2, seed=1)
-    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
-    assert len(p.test) > 0
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
+    assert len(p.test_ratings) > 0
     x, y, A = p.sample(4)
     x_val, y_val, A_val = p.validation
     y_all, A_all = p.inputs()

@@ -316,7 +316,7 @@ def test_progress_bar_can_be_disabled_or_forced(capsys):
     assert capsys.readouterr().err == ""
     fit(net, problem, "stagewise", max_steps=24, eval_every=2, progress=True)
     err = capsys.readouterr().err
-    assert "100%" in err and "val_db" in err and "layer 4" in err
+    assert "100%" in err and "val_nmse_db" in err and "layer 4" in err
 
 
 def test_validation_subset(tmp_path):

@@ -1,11 +1,7 @@
 """Analysis: a learned network against its classical algorithm, per layer; plots and reports."""
 
-from .compare import (
-    CLASSICAL_LAMBDA,
-    LayerComparison,
-    compare_with_classical,
-    iterations_to_reach,
-)
+from ..data.sparse import CLASSICAL_LAMBDA
+from .compare import LayerComparison, compare_with_classical, iterations_to_reach
 from .plots import plot_nmse
 from .report import write_report
 

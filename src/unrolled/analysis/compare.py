@@ -13,11 +13,6 @@ from torch import Tensor, nn
 from ..core import Algorithm
 from ..metrics import nmse_db
 
-#: The l1 weight the comparisons give ISTA and FISTA on noiseless sparse coding: small, so that
-#: their lasso solution lies near the truth and they can, given iterations, approach a learned
-#: network (at ISTA's default 0.1 they settle near -17 dB).
-CLASSICAL_LAMBDA = 1e-4
-
 
 @dataclass
 class LayerComparison:

@@ -62,7 +62,7 @@ ALS_SETTINGS = {"rank": 30, "grid": (0.06, 0.09, 0.12, 0.16, 0.22), "iterations"
 
 
 def _pairs(p: RatingCompletion, which: str) -> tuple[Tensor, Tensor, Tensor]:
-    r = p.test if which == "test" else p.train
+    r = p.test_ratings if which == "test" else p.train_ratings
     return torch.from_numpy(r.users), torch.from_numpy(r.items), torch.from_numpy(r.values)
 
 
@@ -71,7 +71,7 @@ def scores(x: Tensor, p: RatingCompletion, ranked: bool = False) -> dict[str, fl
     training ratings' scale; with ``ranked``, also Recall@`TOP_N` and NDCG@`TOP_N` of each
     user's list of the items it did not rate in training (relevant: test ratings ≥ `LIKED`)."""
     u, i, values = _pairs(p, "test")
-    lo, hi = float(p.train.values.min()), float(p.train.values.max())
+    lo, hi = float(p.train_ratings.values.min()), float(p.train_ratings.values.max())
     error = x[0, u, i].detach().double().clamp(lo, hi) - values.double()
     out = {"rmse": float(error.square().mean().sqrt()), "mae": float(error.abs().mean())}
     if ranked:
@@ -210,7 +210,7 @@ def baselines(p: RatingCompletion, mf_epochs: int = 20, mf_factors: int = 100) -
     out["global-mean"] = {**scores(mu[:, None, None].expand_as(y), p), "seconds": 0.0}
     bias = mu[:, None, None] + b[:, :, None] + c[:, None, :]
     out["biases"] = {**scores(bias, p, ranked=True), "seconds": round(time.perf_counter() - t0, 2)}
-    t = p.train
+    t = p.train_ratings
     t0 = time.perf_counter()
     mf = fit_biased_mf(t.users, t.items, t.values, t.shape, factors=mf_factors,
                        epochs=mf_epochs, seed=p.seed)  # fmt: skip

@@ -1,4 +1,8 @@
-"""Problem generators and data: seeded, reproducible on every machine, nothing downloaded.
+"""Training problems and data: seeded, reproducible on every machine, nothing downloaded.
+
+Every problem is a registered `Problem` (``unrolled list --kind problem``; a run config names
+it, ``problem: {name: sparse-coding, ...}``): samples, fixed validation and test sets, the
+metric of its field, its classical baselines.
 
 `SparseCoding` (synthetic sparse recovery); `CompressiveImaging`, `Deblurring`,
 `SuperResolution` and `MRIReconstruction` (image patches measured on the fly, an operator per
@@ -15,30 +19,21 @@ from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
+from .problem import Baseline, Problem
 from .rating_splits import kfold, temporal_holdout
 from .ratings import Ratings, movielens_100k, movielens_100k_path, read_ratings
 from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
 from .synthetic_ratings import synthetic_ratings
 
-#: Problems by the name a run config gives them (``problem: {name: sparse_coding, ...}``).
-PROBLEMS = {
-    "sparse_coding": SparseCoding,
-    "compressive_imaging": CompressiveImaging,
-    "deblurring": Deblurring,
-    "mri": MRIReconstruction,
-    "super_resolution": SuperResolution,
-    "mimo": MIMODetection,
-    "ratings": RatingCompletion,
-}
-
 __all__ = [
-    "PROBLEMS",
+    "Baseline",
     "CompressiveImaging",
     "Deblurring",
     "ImagePatches",
     "MIMODetection",
     "MRIReconstruction",
+    "Problem",
     "RatingCompletion",
     "Ratings",
     "SparseCoding",

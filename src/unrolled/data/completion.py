@@ -8,7 +8,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..core import register
+from ..metrics import Metric, rating_metric
 from ..ops import Inpainting
+from ..recsys import rating_biases
+from .problem import Baseline, Problem
 from .rating_splits import kfold, temporal_holdout
 from .ratings import Ratings, movielens_100k, read_ratings
 from .synthetic_ratings import synthetic_ratings
@@ -33,7 +37,8 @@ def load_dataset(ratings: Ratings | str | Path) -> Ratings:
     )
 
 
-class RatingCompletion:
+@register("rating-completion", kind="problem")
+class RatingCompletion(Problem):
     """Matrix completion on one evaluation split of a rating set.
 
     The split (k-fold or per-user temporal, `unrolled.data.rating_splits`) sets the test
@@ -56,7 +61,13 @@ class RatingCompletion:
     visible ratings (0 elsewhere), ``A`` the `Inpainting` of their masks, ``x`` ``(B, U, I)`` the
     hidden ratings and NaN everywhere else (the losses count the observed entries only,
     `unrolled.train.losses`). ``inputs()`` is ``(y, A)`` with every training rating, for
-    predicting the test set (`test`).
+    predicting the test ratings: `test` is ``(x, y, A)`` with ``x`` ``(1, U, I)`` the test
+    ratings (NaN elsewhere) and ``(y, A)`` these inputs. ``train_ratings`` and ``test_ratings``
+    are the split's `Ratings`.
+
+    Scored by RMSE over the held-out ratings, predictions clipped to the training ratings' scale
+    (as Surprise does), MAE beside it; the baseline is the regularised user and item biases
+    (`unrolled.recsys.rating_biases`, Surprise's ``BaselineOnly``).
     """
 
     def __init__(
@@ -82,12 +93,17 @@ class RatingCompletion:
         if not 0 < holdout < 1:
             raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
         self.split, self.holdout, self.seed = split, float(holdout), seed
-        self.train = self.ratings.subset(self.train_index)
-        self.test = self.ratings.subset(self.test_index)
-        self.values, self.mask = self.train.matrix()
+        self.train_ratings = self.ratings.subset(self.train_index)
+        self.test_ratings = self.ratings.subset(self.test_index)
+        self.values, self.mask = self.train_ratings.matrix()
         self.operator = Inpainting(self.mask, self.ratings.shape)
         self._generator = torch.Generator().manual_seed(seed + 1)
         self.validation = self._draw(1, torch.Generator().manual_seed(seed))
+        held_out, where = self.test_ratings.matrix()
+        x_test = torch.where(where, held_out, torch.full((), torch.nan))[None]
+        self.test = (x_test, *self.inputs())
+        values = self.train_ratings.values
+        self.scale = (float(values.min()), float(values.max()))  # where predictions are clipped
 
     def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Inpainting]:
         hide = torch.rand((batch, *self.mask.shape), generator=generator) < self.holdout
@@ -105,10 +121,32 @@ class RatingCompletion:
         """``(y, A)`` with every training rating: ``y`` ``(1, U, I)``."""
         return self.values[None], Inpainting(self.mask[None], self.ratings.shape)
 
+    @property
+    def metric(self) -> Metric:  # type: ignore[override]
+        """RMSE over the held-out ratings, predictions clipped to the training ratings' scale."""
+        return rating_metric("RMSE", self.scale)
+
+    @property
+    def extra_metrics(self) -> tuple[Metric, ...]:  # type: ignore[override]
+        return (rating_metric("MAE", self.scale),)
+
+    def baselines(self) -> dict[str, Baseline]:
+        def biases(iterations: int) -> Tensor:
+            mu, b, c = rating_biases(self.values[None], self.mask[None].to(self.values.dtype))
+            return (mu[:, None, None] + b[:, :, None] + c[:, None, :])[None]
+
+        return {"baseline biases": biases}
+
+    def describe(self) -> str:
+        return (
+            f"matrix completion of {self.ratings!r}, {self.split} split: "
+            f"{len(self.train_ratings)} training / {len(self.test_ratings)} test ratings"
+        )
+
     def __repr__(self) -> str:
         return (
             f"RatingCompletion({self.ratings!r}, split={self.split!r}, "
-            f"{len(self.train)} training / {len(self.test)} test ratings)"
+            f"{len(self.train_ratings)} training / {len(self.test_ratings)} test ratings)"
         )
 
 

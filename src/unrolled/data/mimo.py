@@ -6,20 +6,26 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..algorithms import OAMP
 from ..comms import (
     Channel,
     Constellation,
     awgn,
     complex_vector,
     kronecker,
+    mmse,
     noise_variance,
     rayleigh,
     real_vector,
 )
+from ..core import register
 from ..core.checks import positive_int
+from ..metrics import Metric, error_rate_metric
+from .problem import Baseline, Problem
 
 
-class MIMODetection:
+@register("mimo-detection", kind="problem")
+class MIMODetection(Problem):
     """``y = Hx + n`` with one channel per sample (`unrolled.comms.channel` states the SNR
     convention): i.i.d. Rayleigh, or Kronecker-correlated with ``correlation`` ρ at both ends;
     symbols uniform on ``constellation``; each sample's SNR uniform in ``snr_db`` (a range
@@ -39,6 +45,10 @@ class MIMODetection:
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, n)`` the
     symbols (complex64, or float32 for BPSK), ``y`` ``(B, m)``, ``A`` a `Channel`.
     ``indices(x)`` gives the transmitted symbol indices back for error rates.
+
+    Scored by the symbol error rate of hard decisions (`metric`); baselines MMSE detection and
+    OAMP (Ma & Ping 2017) with as many iterations as the network has layers, both on the complex
+    system the samples were drawn from.
     """
 
     def __init__(
@@ -126,6 +136,30 @@ class MIMODetection:
         if self.real:
             x = complex_vector(x)
         return self.constellation.nearest(x)
+
+    @property
+    def metric(self) -> Metric:  # type: ignore[override]
+        """Symbol error rate: the fraction of symbols whose hard decision is wrong."""
+        return error_rate_metric(self.indices, "SER")
+
+    def baselines(self) -> dict[str, Baseline]:
+        _, y, A = self.complex_test if self.real else self.test
+        back = real_vector if self.real else (lambda x: x)  # in the layout of `test`'s x
+        oamp = OAMP(self.constellation)
+        return {
+            "MMSE": lambda iterations: back(mmse(y, A))[None],
+            "OAMP": lambda iterations: back(oamp.run(y, A, iterations=iterations, trace=True)[1]),
+        }
+
+    def describe(self) -> str:
+        lo, hi = self.snr_db
+        snr = f"{lo:g} dB" if lo == hi else f"{lo:g} to {hi:g} dB"
+        channel = f"Kronecker ρ={self.correlation:g}" if self.correlation else "i.i.d. Rayleigh"
+        real = ", as its real equivalent" if self.real else ""
+        return (
+            f"MIMO detection {self.receive}x{self.transmit} {self.constellation.name}, {channel}, "
+            f"SNR {snr}{real}"
+        )
 
     @property
     def operator(self) -> Channel:

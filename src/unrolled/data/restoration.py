@@ -15,19 +15,30 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..core import register
 from ..core.checks import positive_int
+from ..metrics import psnr_metric, ssim_metric
 from ..ops import MRI, SENSE, BlockCS, Blur, Downsample, coil_maps, gaussian_kernel, masks
 from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .phantoms import smooth_phase
+from .problem import Baseline, Problem
+
+#: The ridge weight of the linear baseline ``(AᴴA + ρI)⁻¹Aᴴy`` (zero-filling for single-coil MRI).
+LINEAR_RIDGE = 0.01
 
 
 def _seeds(seed: int, count: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(count)]
 
 
-class _Restoration:
-    """Shared machinery: patches, seeded streams, fixed validation and test sets."""
+class _Restoration(Problem):
+    """Shared machinery: patches, seeded streams, fixed validation and test sets. Scored by
+    PSNR (dB, data range 1; magnitudes for complex images), SSIM reported beside it; the
+    baseline is the linear reconstruction ``(AᴴA + 0.01 I)⁻¹Aᴴy``."""
+
+    metric = psnr_metric(1.0)
+    extra_metrics = (ssim_metric(1.0),)
 
     def __init__(self, size: int, seed: int, validation_size: int, grayscale: bool) -> None:
         self.size = positive_int(size, "size")
@@ -57,7 +68,16 @@ class _Restoration:
         """An operator of the task (the validation set's): what a model sizes itself from."""
         return self.validation[2]
 
+    def baselines(self) -> dict[str, Baseline]:
+        _, y, A = self.test
+        linear = lambda iterations: A.solve_gram(A.H(y), LINEAR_RIDGE)[None]  # noqa: E731
+        return {f"linear (ridge {LINEAR_RIDGE:g})": linear}
 
+    def describe(self) -> str:
+        return f"{self!r}: patches of the training images, the held-out images to test"
+
+
+@register("deblurring", kind="problem")
 class Deblurring(_Restoration):
     """Deblurring: ``y = k_i ⊛ x_i + σ_i n``, a random kernel and noise level per sample.
 
@@ -108,6 +128,7 @@ class Deblurring(_Restoration):
         )
 
 
+@register("mri-reconstruction", kind="problem")
 class MRIReconstruction(_Restoration):
     """Cartesian MRI: grey patches given a smooth random phase (complex images), k-space
     sampled by a random-lines mask per sample, single-coil (`unrolled.ops.MRI`) or with
@@ -162,6 +183,7 @@ class MRIReconstruction(_Restoration):
         )
 
 
+@register("compressive-imaging", kind="problem")
 class CompressiveImaging(_Restoration):
     """Block compressed sensing of grey patches (ISTA-Net's task): one fixed `BlockCS` matrix
     (33×33 blocks, orthonormal rows, drawn from ``matrix_seed``) for every sample, no noise.
@@ -202,6 +224,7 @@ class CompressiveImaging(_Restoration):
         return f"CompressiveImaging(size={self.size}, ratio={self.ratio}, block={self.block})"
 
 
+@register("super-resolution", kind="problem")
 class SuperResolution(_Restoration):
     """Super-resolution ``y = (k_i ⊛ x_i)↓s + σ_i n``: a Gaussian kernel per sample (standard
     deviation drawn in ``kernel_sigma``·s, the range around USRNet's isotropic kernels), scale

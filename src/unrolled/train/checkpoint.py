@@ -142,9 +142,10 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     Each record: ``step`` (optimiser steps so far), ``stage`` (1-based) and ``stages``,
     ``label`` (the stage, e.g. ``"layer 3: refine x0.2"``), ``layer`` (the depth trained),
     ``stage_step``, ``lr``, ``train_loss`` (the mean training loss since the previous
-    evaluation; ``None`` for a stage's opening evaluation), ``val_nmse_db`` (NMSE averaged, in dB, on
-    the validation set at that depth), ``best_val_nmse_db`` (the stage's best so far) and
-    ``seconds`` (training time so far).
+    evaluation; ``None`` for a stage's opening evaluation), ``val_<metric>`` (the problem's
+    score on the validation set at that depth, named by its `unrolled.metrics.Metric.key`:
+    ``val_nmse_db``, ``val_psnr_db``, ``val_ser``, ``val_rmse``), ``best_val_<metric>`` (the
+    stage's best so far) and ``seconds`` (training time so far).
     """
     text = _run_file(run_dir, METRICS).read_text()
     return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -141,7 +141,7 @@ class FitConfig:
     refine: tuple[float, ...] | None = None
     decay: float | None = None
     patience: int | None = 300
-    min_delta: float = 0.01
+    min_delta: float | None = None  # None: the problem's metric's (`Metric.min_delta`)
     eval_every: int = 50
     validation_size: int | None = None
     lr_schedule: str = "constant"
@@ -207,7 +207,10 @@ class FitConfig:
             decay = float(decay)
         min_delta = k["min_delta"]
         if not (_is_real(min_delta) and min_delta >= 0):
-            raise ValueError(f"min_delta: expected a finite number >= 0 (dB), got {min_delta!r}")
+            raise ValueError(
+                f"min_delta: expected a finite number >= 0 (in the problem metric's units), got "
+                f"{min_delta!r}"
+            )
         validation_size = _positive_int(k["validation_size"], "validation_size", optional=True)
         if validation_size is not None and validation_size > validation:
             raise ValueError(
@@ -312,6 +315,9 @@ def resolve_settings(model: Any, problem: Any, given: Mapping[str, Any]) -> dict
         if schedule not in schedules:
             from_recipe.pop(name, None)
     settings = {**DEFAULTS, **from_recipe, **given}
+    if settings["min_delta"] is None:  # a margin in the units of the problem's own metric
+        metric = getattr(problem, "metric", None)
+        settings["min_delta"] = 0.01 if metric is None else metric.min_delta
     if all(settings[b] is None for b in BUDGETS):
         if "lr_schedule" not in given and settings["lr_schedule"] == "cosine":
             settings["lr_schedule"] = DEFAULTS["lr_schedule"]

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..metrics import Metric, nmse_db_metric
 from . import checkpoint as ckpt
 from .config import (
     DEFAULTS,
@@ -30,7 +31,7 @@ from .config import (
 from .device import Precision, compile_model, move, place, resolve_device
 from .distributed import Distributed, launched
 from .layer_rates import LayerRates, check_factors, layer_owners
-from .losses import nmse_db_of_sums, supervised_loss, validation_sums
+from .losses import supervised_loss, validation_totals
 from .progress import Progress
 from .schedules import Stage, build_stages
 
@@ -84,8 +85,10 @@ def fit(
     or a batch of a fixed training set: the problem decides), or ``(x, y, A)`` when each batch
     has its own operator (per-sample masks or kernels; the model is called ``model(y, A)``), and
     takes one Adam step on the stage's loss; every ``eval_every`` steps (and when a stage opens
-    and ends) the NMSE averaged over ``problem.validation``, in dB, at the stage's depth is
-    measured (`unrolled.train.losses.validation_nmse_db`).
+    and ends) the problem's score (``problem.metric``: NMSE in dB, PSNR, symbol error rate,
+    RMSE; NMSE in dB for a problem that names none) over ``problem.validation`` at the stage's
+    depth is measured (`unrolled.train.losses.validation_score`), and early stopping and
+    ``restore_best`` follow it, in its direction (higher PSNR, lower error).
 
     Args:
         model: an unrolled network (`unrolled.Unrolled` or a zoo model): an ``nn.Module`` with
@@ -121,8 +124,10 @@ def fit(
         decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
             1.0).
         patience: a stage ends after this many steps without a validation improvement of more
-            than ``min_delta`` dB (library default 300), or ``None`` for no early stopping.
-        min_delta: the smallest validation improvement (dB) that counts.
+            than ``min_delta`` (library default 300), or ``None`` for no early stopping.
+        min_delta: the smallest validation improvement that counts, in the units of the
+            problem's metric (library default: the metric's own, ``Metric.min_delta``: 0.01 dB
+            for NMSE and PSNR, 0 for an error rate, 1e-4 for RMSE).
         eval_every: steps between validation evaluations.
         validation_size: evaluate on the first this-many validation samples (default all).
         lr_schedule: ``"constant"``, or ``"cosine"``: within each stage, the learning rate
@@ -134,7 +139,7 @@ def fit(
         checkpoint_every: steps between checkpoints (also written when each stage opens and at
             the end), or ``None`` for those only.
         restore_best: at the end of each stage, go back to the weights of its best validation
-            NMSE (kept in memory and in the checkpoint).
+            score (kept in memory and in the checkpoint).
         warm_start: layer-wise and stage-wise schedules: a layer trained for the first time
             starts from the previous layer's trained values (its params, its per-layer
             modules) rather than from its own initial ones (`unrolled.Unrolled.copy_layer`).
@@ -150,11 +155,12 @@ def fit(
         compile: run the training forward and backward through `torch.compile` (compiled
             once per depth; on CUDA with ``mode="reduce-overhead"``, CUDA graphs). Validation
             runs eagerly.
-        progress: a tqdm bar (budget used, ETA, loss, validation NMSE, stage): ``None`` shows it
+        progress: a tqdm bar (budget used, ETA, loss, validation score, stage): ``None`` shows it
             when stderr is a terminal, ``True`` always, ``False`` never.
         callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
-            ``stages``, ``label``, ``layer``, ``stage_step``, ``loss``, ``lr``, ``seconds`` and
-            ``val_nmse_db`` (the latest). An exception it raises stops training at once, without
+            ``stages``, ``label``, ``layer``, ``stage_step``, ``loss``, ``lr``, ``seconds``,
+            ``val`` (the latest validation score) and ``metric`` (its key, e.g. ``"nmse_db"``,
+            ``"ser"``). An exception it raises stops training at once, without
             a checkpoint, as a kill would. With a callback each step's loss is read on the host
             (on a GPU, a synchronisation per step).
 
@@ -179,7 +185,7 @@ def fit(
     left. A step budget is reproducible (bit-identical on the CPU); a time budget is not.
 
     Returns:
-        ``model``, trained (with ``restore_best``, at the last stage's best validation NMSE).
+        ``model``, trained (with ``restore_best``, at the last stage's best validation score).
 
     Raises:
         FloatingPointError: a NaN or Inf loss (or gradient norm, with ``clip``); the message
@@ -230,7 +236,7 @@ class _Position:
     budget: int | None = None  # the stage's step budget
     deadline: float | None = None  # `seconds` at which the stage's time share ends
     eval_cost: float = 0.0  # seconds of one evaluation per (depth + 1), the latest measured
-    best: float | None = None  # the stage's best validation NMSE (dB)
+    best: float | None = None  # the stage's best validation score
     best_step: int = 0  # stage_step of the best
     evaluated_at: int = -1  # stage_step of the latest evaluation
     last_val: float | None = None
@@ -291,6 +297,9 @@ class _Run:
         if group is not None and self.A_val is None:  # each process measures its share
             x_val, y_val = x_val[group.rank :: group.world], y_val[group.rank :: group.world]
         self.x_val, self.y_val = x_val.to(self.device), y_val.to(self.device)
+        # the problem's score (`unrolled.data.Problem.metric`); a problem of one's own that
+        # names none is scored by NMSE in dB
+        self.metric: Metric = getattr(problem, "metric", None) or nmse_db_metric()
         self.records: list[dict[str, Any]] = []
         self.best_weights: dict[str, Tensor] | None = None
         self.saved: dict[str, Tensor] = {}  # the resumed checkpoint's tensors
@@ -635,7 +644,8 @@ class _Run:
                     "loss": value,
                     "lr": lr,
                     "seconds": seconds,
-                    "val_nmse_db": pos.last_val,
+                    "metric": self.metric.key,
+                    "val": pos.last_val,
                 }
             )
 
@@ -643,14 +653,15 @@ class _Run:
         cfg, pos = self.config, self.pos
         self._read_losses()
         start = self._seconds()
-        total, count = validation_sums(
-            self.model, self.x_val, self.y_val, stage.depth, A=self.A_val
+        metric = self.metric
+        totals = validation_totals(
+            self.model, self.x_val, self.y_val, stage.depth, metric, A=self.A_val
         )
         if self.group is not None and self.A_val is None:
-            total, count = self.group.sum([total, count])
-        val = nmse_db_of_sums(total, int(count))
+            totals = torch.tensor(self.group.sum(totals.tolist()), dtype=torch.float64)
+        val = metric.value(totals)
         pos.eval_cost = (self._seconds() - start) / (stage.depth + 1)
-        if pos.best is None or val < pos.best - cfg.min_delta:
+        if metric.improves(val, pos.best, cfg.min_delta):
             pos.best, pos.best_step = val, pos.stage_step
             if cfg.restore_best:
                 self.best_weights = {
@@ -669,8 +680,8 @@ class _Run:
                 "stage_step": pos.stage_step,
                 "lr": self._lr(stage),
                 "train_loss": train_loss,
-                "val_nmse_db": val,
-                "best_val_nmse_db": pos.best,
+                f"val_{metric.key}": val,
+                f"best_val_{metric.key}": pos.best,
                 "seconds": seconds,
             }
         )
@@ -679,7 +690,7 @@ class _Run:
             pos.step,
             seconds,
             loss=train_loss,
-            val_db=val,
+            **{f"val_{metric.key}": metric.format(val)},
             stage=f"{pos.stage + 1}/{len(self.stages)} {stage.label}",
         )
 

@@ -1,4 +1,4 @@
-"""Training losses and the validation metric.
+"""Training losses and validation scores (a problem's `unrolled.metrics.Metric`).
 
 ``loss`` names (per layer; a schedule's loss is a weighted sum over layers):
 
@@ -24,11 +24,12 @@ reconstruction finite in dB (−120 dB).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from ..metrics import Metric, nmse_db_metric
 
 LOSSES = ("nmse_db", "nmse", "mse")
 
@@ -114,35 +115,53 @@ def _full(t: Any, x: Tensor) -> Any:
 
 
 @torch.no_grad()
-def validation_sums(
-    model: nn.Module, x: Tensor, y: Tensor, depth: int, batch: int = 1024, A: Any = None
-) -> tuple[float, int]:
-    """``(Σ_i ‖x̂_i − x_i‖²/‖x_i‖², the number of samples with x_i ≠ 0)`` of
-    ``model(y, depth=depth)``: the parts of `validation_nmse_db`, which processes (e.g. of a
-    data-parallel run, each holding a share of the set) add up."""
+def validation_totals(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    depth: int,
+    metric: Metric | None = None,
+    batch: int = 1024,
+    A: Any = None,
+) -> Tensor:
+    """The totals of ``metric.sums`` (default NMSE in dB) over ``model(y, depth=depth)``, a
+    ``(S,)`` float64 tensor on the model's device: what processes (e.g. of a data-parallel run,
+    each holding a share of the set) add up before ``metric.value``.
+
+    ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
+    set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
+    """
+    metric = metric or nmse_db_metric()
     if A is not None:
         batch = x.shape[0]
     training = model.training
     model.eval()
     try:
-        total, count = 0.0, 0
+        totals: Tensor | None = None
         for start in range(0, x.shape[0], batch):
             xb, yb = x[start : start + batch], y[start : start + batch]
             x_hat = model(yb, *_operator_args(A), depth=depth)
-            error, power, _ = _error_and_power(_full(x_hat, xb), xb)
-            valid = power > 0
-            total += float((error[valid] / power[valid]).double().sum())
-            count += int(valid.sum())
+            sums = metric.sums(_full(x_hat, xb), xb)
+            totals = sums if totals is None else totals + sums
     finally:
         model.train(training)
-    return total, count
+    assert totals is not None, "x: an empty validation set"
+    return totals
 
 
-def nmse_db_of_sums(total: float, count: int) -> float:
-    """``10·log10(total / count)`` (`validation_sums`'); NaN without samples, -inf at zero error."""
-    if not count:
-        return math.nan
-    return 10 * math.log10(total / count) if total > 0 else -math.inf
+def validation_score(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    depth: int,
+    metric: Metric | None = None,
+    batch: int = 1024,
+    A: Any = None,
+) -> float:
+    """``metric`` (default NMSE in dB) of ``model(y, depth=depth)`` over the set; see
+    `validation_totals`."""
+    metric = metric or nmse_db_metric()
+    return metric.value(validation_totals(model, x, y, depth, metric, batch, A))
 
 
 def validation_nmse_db(
@@ -150,21 +169,18 @@ def validation_nmse_db(
 ) -> float:
     """NMSE of ``model(y, depth=depth)`` averaged over the samples with ``x_i ≠ 0`` (over the
     observed entries when ``x`` marks others NaN), then in dB:
-    ``10·log10(mean_i ‖x̂_i − x_i‖²/‖x_i‖²)``. The mean is taken before the logarithm so that
-    samples recovered exactly (a detector's saturated posterior mean) count as zero error
-    rather than −inf dB.
-
-    ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
-    set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
+    ``10·log10(mean_i ‖x̂_i − x_i‖²/‖x_i‖²)`` (`unrolled.metrics.nmse_db_metric`). The mean is
+    taken before the logarithm so that samples recovered exactly (a detector's saturated
+    posterior mean) count as zero error rather than −inf dB.
     """
-    return nmse_db_of_sums(*validation_sums(model, x, y, depth, batch, A))
+    return validation_score(model, x, y, depth, nmse_db_metric(), batch, A)
 
 
 __all__ = [
     "LOSSES",
     "layer_losses",
-    "nmse_db_of_sums",
     "supervised_loss",
     "validation_nmse_db",
-    "validation_sums",
+    "validation_score",
+    "validation_totals",
 ]

@@ -65,9 +65,12 @@ class Progress:
                 else:
                     self._postfix[key] = f"{value:.2f}" if isinstance(value, float) else str(value)
             self._postfix["step"] = str(step)
-            order = ("loss", "val_db", "stage", "step")
-            shown = {k: self._postfix[k] for k in order if k in self._postfix}
-            shown.update({k: v for k, v in self._postfix.items() if k not in order})
+            order = ("loss", "stage", "step")  # the validation score (``val_…``) after the loss
+            first = [k for k in order[:1] if k in self._postfix]
+            first += [k for k in self._postfix if k.startswith("val_")]
+            first += [k for k in order[1:] if k in self._postfix]
+            shown = {k: self._postfix[k] for k in first}
+            shown.update({k: v for k, v in self._postfix.items() if k not in shown})
             self._bar.set_postfix(shown, refresh=False)
         if self._budget:
             self._bar.update(self._ticks(step, seconds) - self._bar.n)
