@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LOCAL_TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 TORCH_CONSTRAINT ?= $(if $(LOCAL_TORCH_WHEEL),--find-links $(dir $(LOCAL_TORCH_WHEEL)) -c constraints/local-torch.txt,)
 
-.PHONY: demo test lint format bench peers throughput movielens clean
+.PHONY: demo test docs lint format bench peers throughput movielens clean
 
 $(BIN)/.installed: pyproject.toml constraints/local-torch.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -n auto
+
+# The documentation site into site/, strictly: any warning (a broken link or reference) fails.
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks examples
@@ -58,4 +62,4 @@ movielens: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1
 
 clean:
-	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info
+	rm -rf $(VENV) $(PEERS) build dist site src/*.egg-info
