@@ -50,8 +50,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import imaging_classical as classical
+from common import merge_results
 from unrolled.algorithms import ADMM, CG, FISTA, HQS, PDHG
-from unrolled.analysis.results import merge_results
 from unrolled.config import load_yaml
 from unrolled.core import create
 from unrolled.data import (

@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from common import merge_results
 from unrolled.algorithms import ADMM, CG, FISTA, HQS, PDHG
-from unrolled.analysis.results import merge_results
 from unrolled.data import add_noise, load_image, mri_slice, smooth_phase, test_images
 from unrolled.data.images import center_crop
 from unrolled.metrics import psnr, ssim

@@ -38,8 +38,8 @@ from typing import Any
 import torch
 
 import unrolled as ur
+from common import merge_results
 from unrolled.algorithms import MIMOAMP, OAMP
-from unrolled.analysis.results import merge_results
 from unrolled.comms import error_rates, maximum_likelihood, mmse, sphere_decoder, zero_forcing
 from unrolled.data import MIMODetection
 from unrolled.train import fit

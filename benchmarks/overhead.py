@@ -44,8 +44,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import unrolled as ur
+from common import describe_machine
 from unrolled.algorithms import ISTA
-from unrolled.analysis.machine import describe_machine
 
 RESULTS = Path(__file__).parent / "results" / "overhead.json"
 #: The hand-written loops: (products, threshold) of each.

@@ -10,7 +10,7 @@ networks use against the iterations their classical algorithms need to reach the
 MovieLens-100K comes from the recbole 1.2.1 wheel (`make movielens`, or
 ``pip install --no-deps recbole==1.2.1``); ``--data synthetic`` runs the same on the synthetic
 generator. Each fold: λ of soft-impute and ALS is tuned on a hold-out of the fold's training
-ratings (`unrolled.analysis.recsys`), the classical runs go to ``iterations``, the unrolled
+ratings (`unrolled.demos.recsys`), the classical runs go to ``iterations``, the unrolled
 networks start from the tuned classical algorithm and train for ``--seconds`` each on fresh
 hold-outs of the training ratings; no test rating is seen before the final scores.
 """
@@ -25,16 +25,10 @@ from typing import Any
 
 import torch
 
-from unrolled.analysis.recsys import (
-    ALS_SETTINGS,
-    LABELS,
-    RANKING,
-    SOFT_IMPUTE,
-    compare,
-    summarise,
-)
-from unrolled.analysis.results import merge_results
+from common import merge_results
+from unrolled.analysis.recsys import RANKING
 from unrolled.data import RatingCompletion
+from unrolled.demos.recsys import ALS_SETTINGS, LABELS, SOFT_IMPUTE, compare, summarise
 
 RESULTS = Path(__file__).parent / "results" / "recsys.json"
 FOLDS = 5

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import torch
 
+from common import merge_results
 from unrolled.algorithms import AMP, FISTA, ISTA
-from unrolled.analysis.results import merge_results
 from unrolled.core import Layer
 from unrolled.data import SparseCoding
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from unrolled.analysis.machine import describe_machine
+from common import describe_machine
 from unrolled.runs import build_model, build_problem, load_config
 from unrolled.train.config import prepare_model, resolve_settings
 from unrolled.train.device import Precision, compile_model, move, place, resolve_device

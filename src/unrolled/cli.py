@@ -9,15 +9,12 @@ import argparse
 import inspect
 import math
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from .algorithms import FISTA, ISTA
 from .core import get, kind_of, list_models, recipe_of
 from .core.registry import KINDS
-from .data import SparseCoding
+from .demos import TASKS
 from .metrics import Metric
 from .train.device import PRECISIONS, resolve_device
 from .train.distributed import rank
@@ -102,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--task",
-        choices=("sparse", "mri", "deblur", "mimo", "recsys"),
+        choices=TASKS,
         default="sparse",
         help="sparse (default): ALISTA vs ISTA/FISTA; mri: MoDL on 4x single-coil MRI; "
         "deblur: USRNet-style HQS on motion blur (the imaging tasks draw a before/after "
@@ -322,92 +319,33 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """``unrolled demo``: ALISTA against ISTA and FISTA, layer by layer (see `_demo_description`)."""
-    from .analysis import CLASSICAL_LAMBDA, compare_with_classical, plot_nmse, write_report
-    from .analysis.report import reach_text
-    from .models import alista
-    from .train import fit, read_config
+    """``unrolled demo --task TASK``: see `unrolled.demos` and `_demo_description`."""
+    from .demos import run_demo
 
     try:
         train = _device_settings(args)
     except ValueError as e:
         return _fail("demo", e)
-    if args.task == "recsys":
-        from .analysis.recsys_demo import run_recsys_demo
-
-        run_recsys_demo(args.seconds, args.run_dir, seed=args.seed, train=train)
-        return 0
-    if args.task == "mimo":
-        from .analysis.mimo_demo import run_mimo_demo
-
-        run_mimo_demo(args.seconds, args.run_dir, seed=args.seed, train=train)
-        return 0
-    if args.task != "sparse":
-        from .analysis.imaging_demo import run_imaging_demo
-
-        run_imaging_demo(args.task, args.seconds, args.run_dir, seed=args.seed, train=train)
-        return 0
-
-    problem = SparseCoding(
-        args.m, args.n, 0.1, seed=args.seed, validation_size=500, test_size=args.test_size
+    run_demo(
+        args.task,
+        args.seconds,
+        args.run_dir,
+        seed=args.seed,
+        train=train,
+        **(
+            {
+                "layers": args.layers,
+                "batch": args.batch,
+                "lr": args.lr,
+                "max_iterations": args.max_iterations,
+                "m": args.m,
+                "n": args.n,
+                "test_size": args.test_size,
+            }
+            if args.task == "sparse"
+            else {}
+        ),
     )
-    run_dir = Path(args.run_dir)
-    print(f"{problem}: training ALISTA ({args.layers} layers) for {args.seconds:g} s -> {run_dir}")
-    net = alista(operator=problem.operator, layers=args.layers)
-    start = time.perf_counter()
-    overrides = {"lr": args.lr, "batch_size": args.batch}
-    fit(
-        net,
-        problem,
-        max_seconds=args.seconds,
-        run_dir=run_dir,
-        **{k: v for k, v in overrides.items() if v is not None},
-        **train,
-    )
-    net.cpu()
-    used = read_config(run_dir)["fit"]
-    trained = time.perf_counter() - start
-    x, y = problem.test
-    classical = {
-        "ISTA": ISTA(threshold=CLASSICAL_LAMBDA),
-        "FISTA": FISTA(threshold=CLASSICAL_LAMBDA),
-    }
-    print(
-        f"Counting ISTA/FISTA iterations (up to {args.max_iterations}) to match it ...", flush=True
-    )
-    result = compare_with_classical(
-        net, classical, y, problem.operator, x, max_iterations=args.max_iterations
-    )
-
-    print(f"\nTest NMSE (dB), mean over {len(x)} samples:")
-    header = f"{'layer':>5}  {'ALISTA':>9}  {'ISTA':>9}  {'FISTA':>9}"
-    print(header + "\n" + "-" * len(header))
-    for k, value in enumerate(result.network):
-        ista, fista = (result.classical[n][k] for n in ("ISTA", "FISTA"))
-        print(f"{k + 1:>5}  {value:>9.2f}  {ista:>9.2f}  {fista:>9.2f}")
-    final = result.network[-1]
-    print(f"\nTo reach ALISTA's {final:.2f} dB after {args.layers} layers:")
-    for name, reached in result.to_reach.items():
-        print(f"  {reach_text(name, reached, result.cap, args.layers)}")
-
-    plot = plot_nmse(result, run_dir / "nmse.png", label="ALISTA")
-    details = [
-        f"problem: {problem}",
-        f"model: ALISTA, {args.layers} layers, trained {used['schedule']} for {trained:.0f} s "
-        f"(Adam, lr {used['lr']:g}, batches of {used['batch_size']}); run files in this "
-        f"directory",
-        f"classical: ISTA and FISTA with step 1/L and l1 weight {CLASSICAL_LAMBDA:g}",
-        f"iterations counted on the first {min(256, len(x))} test samples",
-    ]
-    report = write_report(
-        result,
-        run_dir / "report.md",
-        title="unrolled demo",
-        label="ALISTA",
-        details=details,
-        plot=plot.name,
-    )
-    print(f"\nWrote {plot} and {report}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`unrolled demo --task recsys` and the comparison behind it (`unrolled.analysis.recsys`): every
+"""`unrolled demo --task recsys` and the comparison behind it (`unrolled.demos.recsys`): every
 method is scored on the same test ratings, λ is tuned on training ratings only, and the
 demo says when it falls back to synthetic ratings."""
 
@@ -8,11 +8,12 @@ import json
 
 import torch
 
-from unrolled.analysis import recsys
-from unrolled.analysis.recsys_demo import run_recsys_demo
+from unrolled.analysis import recsys as scoring
 from unrolled.cli import main
 from unrolled.data import RatingCompletion, synthetic_ratings
 from unrolled.data import ratings as ratings_module
+from unrolled.demos import recsys
+from unrolled.demos.recsys import run_recsys_demo
 
 SMALL_SI = {"rank": 6, "grid": (0.2, 0.5), "iterations": 12, "layers": 3, "lr": 1e-2}
 SMALL_ALS = {"rank": 4, "grid": (0.05, 0.2), "iterations": 6, "layers": 2, "lr": 1e-2}
@@ -54,25 +55,25 @@ def test_compare_scores_every_method_and_tunes_on_training_ratings(monkeypatch):
 def test_top_n_ranks_unrated_items_and_counts_liked_test_ratings():
     p = small_problem()
     u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
-    liked = torch.from_numpy(p.test_ratings.values) >= recsys.LIKED
+    liked = torch.from_numpy(p.test_ratings.values) >= scoring.LIKED
     x = torch.ones((1, *p.mask.shape))
     x[0, u[liked], i[liked]] = 5.0
     x[0][p.mask] = 100.0  # training items score highest, but are never recommended
-    perfect = recsys.scores(x, p, ranked=True)
+    perfect = scoring.scores(x, p, ranked=True)
     assert perfect["recall@10"] == 1.0 and perfect["ndcg@10"] == 1.0
     x[0, u[liked], i[liked]] = 0.0  # liked items last
-    worst = recsys.scores(x, p, ranked=True)
+    worst = scoring.scores(x, p, ranked=True)
     assert worst["recall@10"] < 0.1 and worst["ndcg@10"] < 0.1
-    assert set(recsys.scores(x, p)) == {"rmse", "mae"}
+    assert set(scoring.scores(x, p)) == {"rmse", "mae"}
 
 
 def test_the_demo_falls_back_to_synthetic_ratings_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(ratings_module, "movielens_100k_path", lambda: None)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.movielens_100k_path", lambda: None)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.SOFT_IMPUTE", SMALL_SI)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.ALS_SETTINGS", SMALL_ALS)
+    monkeypatch.setattr("unrolled.demos.recsys.movielens_100k_path", lambda: None)
+    monkeypatch.setattr("unrolled.demos.recsys.SOFT_IMPUTE", SMALL_SI)
+    monkeypatch.setattr("unrolled.demos.recsys.ALS_SETTINGS", SMALL_ALS)
     small = synthetic_ratings(60, 90, density=0.15, seed=1)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.synthetic_ratings", lambda *a, **k: small)
+    monkeypatch.setattr("unrolled.demos.recsys.synthetic_ratings", lambda *a, **k: small)
     lines = []
     results = run_recsys_demo(1, tmp_path, mf_epochs=2, log=lines.append)
     text = "\n".join(lines)
@@ -84,11 +85,11 @@ def test_the_demo_falls_back_to_synthetic_ratings_and_says_so(tmp_path, monkeypa
 
 
 def test_cli_runs_the_recsys_demo(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.SOFT_IMPUTE", SMALL_SI)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.ALS_SETTINGS", SMALL_ALS)
+    monkeypatch.setattr("unrolled.demos.recsys.SOFT_IMPUTE", SMALL_SI)
+    monkeypatch.setattr("unrolled.demos.recsys.ALS_SETTINGS", SMALL_ALS)
     small = synthetic_ratings(60, 90, density=0.15, seed=2)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.movielens_100k_path", lambda: None)
-    monkeypatch.setattr("unrolled.analysis.recsys_demo.synthetic_ratings", lambda *a, **k: small)
+    monkeypatch.setattr("unrolled.demos.recsys.movielens_100k_path", lambda: None)
+    monkeypatch.setattr("unrolled.demos.recsys.synthetic_ratings", lambda *a, **k: small)
     assert main(["demo", "--task", "recsys", "--seconds", "1", "--run-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "soft-impute" in out and "global mean" in out

@@ -1,13 +1,35 @@
-"""Benchmark results files: JSON merged part by part, stamped with the machine and the time."""
+"""What every benchmark script shares: the machine a measurement ran on, and results files merged
+part by part (JSON stamped with the machine and the time)."""
 
 from __future__ import annotations
 
 import datetime
 import json
 import os
+import platform
 from pathlib import Path
 
-from .machine import describe_machine
+import torch
+
+
+def describe_machine() -> dict[str, object]:
+    """CPU model, cores, torch threads and versions (``device`` is ``"cpu"``: benchmarks here
+    run on the CPU; a GPU run records its own)."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": "cpu",
+    }
 
 
 def merge_results(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
@@ -27,6 +49,3 @@ def merge_results(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
     return data
-
-
-__all__ = ["merge_results"]

@@ -3,8 +3,8 @@ ML on the same samples."""
 
 from __future__ import annotations
 
-from unrolled.analysis.mimo_demo import run_mimo_demo
 from unrolled.cli import main
+from unrolled.demos.mimo import run_mimo_demo
 
 
 def test_the_demo_measures_every_detector_at_every_snr(tmp_path):
