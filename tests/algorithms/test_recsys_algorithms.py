@@ -31,8 +31,8 @@ def test_soft_impute_at_full_rank_is_exact_svt_of_the_filled_in_matrix():
 
 
 def holdout_rmse(prediction, p):
-    u, i = torch.from_numpy(p.test.users), torch.from_numpy(p.test.items)
-    error = prediction[0, u, i].clamp(1, 5) - torch.from_numpy(p.test.values)
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
+    error = prediction[0, u, i].clamp(1, 5) - torch.from_numpy(p.test_ratings.values)
     return float(error.square().mean().sqrt())
 
 
