@@ -247,7 +247,7 @@ def test_resume_refuses_another_model(tmp_path, capsys):
     ("change", "message"),
     [
         (("layers: 3", "layrs: 3"), r"model\.layrs: unknown key"),
-        (("lr: 0.01", "lr: fast"), r"train\.lr: expected float, got str 'fast'"),
+        (("lr: 0.01", "lr: fast"), r"train\.lr: expected a positive finite number, got 'fast'"),
         (("m: 20", "m: 20.5"), r"problem\.m: expected int"),
         (
             ("name: lista-cp", "name: lista-xp"),

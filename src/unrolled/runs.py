@@ -28,20 +28,26 @@ import torch
 from torch import Tensor, nn
 
 from . import data as _problems  # noqa: F401  (registers the problems)
-from . import train as training
 from .config import ConfigError, check_kwargs, load_yaml
 from .core import get, list_models, unroll
 from .metrics import Metric
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
-from .train.config import FitConfig, check_progress, prepare_model, resolve_settings
+from .train.config import (
+    DEFAULTS,
+    FitConfig,
+    check_progress,
+    prepare_model,
+    resolve_settings,
+)
 from .train.device import OnDevice, resolve_device
 from .train.losses import validation_score
 
 #: The run directory's copy of the config, as read.
 CONFIG_YAML = "config.yaml"
-#: `fit`'s arguments that the config does not set (the CLI does).
-FIT_SKIP = ("model", "problem", "run_dir", "resume", "callback")
+#: The keys of a config's ``train`` section: the training settings (`FitConfig`'s fields), and
+#: the progress bar.
+TRAIN_KEYS = (*DEFAULTS, "progress")
 #: Keys of ``model`` when it names a classical algorithm: `unroll`'s, with their defaults.
 UNROLL_KEYS = {"layers": 16, "learn": "all", "tied": False, "backprop": "full"}
 
@@ -111,7 +117,9 @@ def check_config(data: Mapping[str, Any], text: str = "") -> RunConfig:
     del problem["name"]
     check_kwargs(get(problem_name), problem, "problem")
     train = dict(data.get("train") or {})
-    check_kwargs(training.fit, train, "train", skip=FIT_SKIP)
+    for key in train:  # the values are checked once, by FitConfig, when the run is built
+        if key not in TRAIN_KEYS:
+            raise ConfigError(f"train.{key}: unknown key; expected one of {sorted(TRAIN_KEYS)}")
     return RunConfig(model_name, model, problem_name, problem, train, data.get("run_dir"), text)
 
 

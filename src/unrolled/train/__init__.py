@@ -1,8 +1,8 @@
 """Training: `fit` (schedules, early stopping, checkpoints, exact resume, devices, precision,
 compiled steps, data parallelism).
 
-- `fit(model, problem, schedule="stagewise", max_seconds=None, run_dir=None, resume=None, ...)`
-  trains an unrolled network; see `unrolled.train.schedules` for the schedules,
+- `fit(model, problem, schedule, max_seconds, run_dir=None, resume=None, **settings)` trains an
+  unrolled network; `FitConfig` lists every setting with its default; see `unrolled.train.schedules` for the schedules,
   `unrolled.train.losses` for the losses and `unrolled.train.checkpoint` for the run directory.
 - ``device=``, ``precision=``, ``compile=``: where and how (`unrolled.train.device`); under
   torchrun, `fit` trains with DistributedDataParallel by itself (`unrolled.train.distributed`).
@@ -10,6 +10,7 @@ compiled steps, data parallelism).
 """
 
 from .checkpoint import load_weights, read_config, read_metrics
+from .config import FitConfig
 from .device import PRECISIONS, Precision, resolve_device
 from .distributed import Distributed
 from .fit import fit
@@ -21,6 +22,7 @@ __all__ = [
     "PRECISIONS",
     "SCHEDULES",
     "Distributed",
+    "FitConfig",
     "Precision",
     "Stage",
     "build_stages",

@@ -126,10 +126,61 @@ RECIPE: Any = _FromRecipe()
 
 @dataclass(frozen=True)
 class FitConfig:
-    """`fit`'s training settings, checked (see `unrolled.train.fit` for each one's meaning).
+    """`fit`'s training settings, checked: the one list of them. ``fit(model, problem,
+    **settings)`` and a run config's ``train:`` section take these names.
 
     The field defaults are the library's, used where neither the call nor the model's recipe
     (`unrolled.Recipe`) sets a value.
+
+    Attributes:
+        schedule: ``"stagewise"`` (Chen et al. 2018; the library default), ``"layerwise"``
+            (Borgerding et al. 2017), ``"end-to-end"`` or ``"deep-supervision"``; see
+            `unrolled.train.schedules`.
+        max_seconds: wall-clock budget of the training, or ``None`` (see `fit`'s Budgets).
+        lr: Adam's base learning rate (library default 1e-3).
+        lr_factors: rates relative to ``lr`` for some learned params or slots, by name, e.g.
+            ``{"D": 0.03}`` (library default none: every param at ``lr``).
+        batch_size: training samples per step (library default 64).
+        loss: ``"nmse_db"`` (library default), ``"nmse"`` or ``"mse"``; see
+            `unrolled.train.losses`.
+        layer_weights: deep supervision's K per-layer loss weights (default uniform), or
+            ``"log"``: log(k) for layer k (DetNet's, which leaves layer 1 out).
+        refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
+            ``(0.2, 0.02)``).
+        decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
+            1.0).
+        patience: a stage ends after this many steps without a validation improvement of more
+            than ``min_delta`` (library default 300), or ``None`` for no early stopping.
+        min_delta: the smallest validation improvement that counts, in the units of the
+            problem's metric (library default: the metric's own, ``Metric.min_delta``: 0.01 dB
+            for NMSE and PSNR, 0 for an error rate, 1e-4 for RMSE).
+        eval_every: steps between validation evaluations.
+        validation_size: evaluate on the first this-many validation samples (default all).
+        lr_schedule: ``"constant"``, or ``"cosine"``: within each stage, the learning rate
+            follows ``½(1 + cos(π·u))`` of the stage's, ``u`` the share of the stage's budget
+            spent (needs ``max_steps``, ``max_seconds`` or ``stage_steps``).
+        clip: clip the global gradient norm of the trained parameters to this, or ``None``.
+        max_steps: total optimiser steps, or ``None``. Shared out as it goes (see Budgets).
+        stage_steps: at most this many steps per stage, or ``None``.
+        checkpoint_every: steps between checkpoints (also written when each stage opens and at
+            the end), or ``None`` for those only.
+        restore_best: at the end of each stage, go back to the weights of its best validation
+            score (kept in memory and in the checkpoint).
+        warm_start: layer-wise and stage-wise schedules: a layer trained for the first time
+            starts from the previous layer's trained values (its params, its per-layer
+            modules) rather than from its own initial ones (`unrolled.Unrolled.copy_layer`).
+            Deep layers of a network trained to a low error start near where they end, not at
+            a first iteration's large threshold.
+        device: ``"auto"`` (CUDA when present, else the CPU), ``"cpu"``, ``"cuda"`` or
+            ``"cuda:N"``: the model (its operator with it) moves there, and so does the
+            problem when it can (``problem.to(device)``: batches drawn on the device, from a
+            generator seeded as on the CPU); batches of other problems are copied there. See
+            `unrolled.train.device`.
+        precision: ``"fp32"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU, with a gradient
+            scaler): the forward under `torch.autocast`, the loss in fp32.
+        compile: run the training forward and backward through `torch.compile` (compiled
+            once per depth; on CUDA with ``mode="reduce-overhead"``, CUDA graphs). Validation
+            runs eagerly.
     """
 
     schedule: str = "stagewise"
@@ -205,8 +256,8 @@ class FitConfig:
             if not (_is_real(decay) and 0 < decay <= 1):
                 raise ValueError(f"decay: expected a number in (0, 1], got {decay!r}")
             decay = float(decay)
-        min_delta = k["min_delta"]
-        if not (_is_real(min_delta) and min_delta >= 0):
+        min_delta = k["min_delta"]  # None: the problem's metric's own (`fit` resolves it)
+        if min_delta is not None and not (_is_real(min_delta) and min_delta >= 0):
             raise ValueError(
                 f"min_delta: expected a finite number >= 0 (in the problem metric's units), got "
                 f"{min_delta!r}"
@@ -243,7 +294,7 @@ class FitConfig:
             refine=refine,
             decay=decay,
             patience=_positive_int(k["patience"], "patience", optional=True),
-            min_delta=float(min_delta),
+            min_delta=None if min_delta is None else float(min_delta),
             eval_every=_positive_int(k["eval_every"], "eval_every"),
             validation_size=validation_size,
             lr_schedule=_choice(k["lr_schedule"], "lr_schedule", LR_SCHEDULES),

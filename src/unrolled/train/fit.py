@@ -15,7 +15,6 @@ from torch import Tensor, nn
 from ..metrics import Metric, nmse_db_metric
 from . import checkpoint as ckpt
 from .config import (
-    DEFAULTS,
     RECIPE,
     FitConfig,
     check_callable,
@@ -47,36 +46,16 @@ def fit(
     run_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
     *,
-    lr: float = RECIPE,
-    lr_factors: Any = RECIPE,
-    batch_size: int = RECIPE,
-    loss: str = RECIPE,
-    layer_weights: Any = RECIPE,
-    refine: Any = RECIPE,
-    decay: float | None = RECIPE,
-    patience: int | None = RECIPE,
-    min_delta: float = RECIPE,
-    eval_every: int = RECIPE,
-    validation_size: int | None = RECIPE,
-    lr_schedule: str = RECIPE,
-    clip: float | None = RECIPE,
-    max_steps: int | None = RECIPE,
-    stage_steps: int | None = RECIPE,
-    checkpoint_every: int | None = RECIPE,
-    restore_best: bool = RECIPE,
-    warm_start: bool = RECIPE,
-    device: str = "auto",
-    precision: str = "fp32",
-    compile: bool = False,
     progress: bool | None = None,
     callback: Any = None,
+    **settings: Any,
 ) -> nn.Module:
     """Train ``model`` on ``problem`` with Adam, following ``schedule``; returns ``model``.
 
     Every training setting defaults to the model's recipe (``model.recipe``, registered with the
     model: `unrolled.Recipe`; its problem-dependent settings derived from ``problem``), else to
-    the library's default (`unrolled.train.config.DEFAULTS`, the values listed below); each
-    argument given overrides its field. So ``fit(ur.create("alista", operator=A), problem,
+    the library's default (`FitConfig`'s field defaults); each argument given overrides its
+    field. So ``fit(ur.create("alista", operator=A), problem,
     max_seconds=150)`` trains ALISTA as its recipe says on any problem size. Before training,
     the recipe may set the model's own problem-dependent choices (``Recipe.prepare``: e.g. the
     support selection of LISTA-CPSS and ALISTA from the data's sparsity).
@@ -111,50 +90,10 @@ def fit(
             ``model`` and continues (writing there too unless ``run_dir`` says otherwise). Give
             the same model and arguments as the first time; with the same budgets the result
             is bit-identical to an uninterrupted run (CPU). A finished run just loads.
-        lr: Adam's base learning rate (library default 1e-3).
-        lr_factors: rates relative to ``lr`` for some learned params or slots, by name, e.g.
-            ``{"D": 0.03}`` (library default none: every param at ``lr``).
-        batch_size: training samples per step (library default 64).
-        loss: ``"nmse_db"`` (library default), ``"nmse"`` or ``"mse"``; see
-            `unrolled.train.losses`.
-        layer_weights: deep supervision's K per-layer loss weights (default uniform), or
-            ``"log"``: log(k) for layer k (DetNet's, which leaves layer 1 out).
-        refine: layer-wise/stage-wise refinement learning-rate factors (default ``(0.1,)`` /
-            ``(0.2, 0.02)``).
-        decay: stage-wise's slow-down of earlier layers per new layer (default 0.3; layer-wise
-            1.0).
-        patience: a stage ends after this many steps without a validation improvement of more
-            than ``min_delta`` (library default 300), or ``None`` for no early stopping.
-        min_delta: the smallest validation improvement that counts, in the units of the
-            problem's metric (library default: the metric's own, ``Metric.min_delta``: 0.01 dB
-            for NMSE and PSNR, 0 for an error rate, 1e-4 for RMSE).
-        eval_every: steps between validation evaluations.
-        validation_size: evaluate on the first this-many validation samples (default all).
-        lr_schedule: ``"constant"``, or ``"cosine"``: within each stage, the learning rate
-            follows ``½(1 + cos(π·u))`` of the stage's, ``u`` the share of the stage's budget
-            spent (needs ``max_steps``, ``max_seconds`` or ``stage_steps``).
-        clip: clip the global gradient norm of the trained parameters to this, or ``None``.
-        max_steps: total optimiser steps, or ``None``. Shared out as it goes (see Budgets).
-        stage_steps: at most this many steps per stage, or ``None``.
-        checkpoint_every: steps between checkpoints (also written when each stage opens and at
-            the end), or ``None`` for those only.
-        restore_best: at the end of each stage, go back to the weights of its best validation
-            score (kept in memory and in the checkpoint).
-        warm_start: layer-wise and stage-wise schedules: a layer trained for the first time
-            starts from the previous layer's trained values (its params, its per-layer
-            modules) rather than from its own initial ones (`unrolled.Unrolled.copy_layer`).
-            Deep layers of a network trained to a low error start near where they end, not at
-            a first iteration's large threshold.
-        device: ``"auto"`` (CUDA when present, else the CPU), ``"cpu"``, ``"cuda"`` or
-            ``"cuda:N"``: the model (its operator with it) moves there, and so does the
-            problem when it can (``problem.to(device)``: batches drawn on the device, from a
-            generator seeded as on the CPU); batches of other problems are copied there. See
-            `unrolled.train.device`.
-        precision: ``"fp32"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU, with a gradient
-            scaler): the forward under `torch.autocast`, the loss in fp32.
-        compile: run the training forward and backward through `torch.compile` (compiled
-            once per depth; on CUDA with ``mode="reduce-overhead"``, CUDA graphs). Validation
-            runs eagerly.
+        **settings: any other training setting, by name: `FitConfig` lists them all, with
+            their library defaults and meaning (``lr``, ``batch_size``, ``loss``,
+            ``patience``, ``eval_every``, ``device``, ``precision``, ``compile``, …). An unknown
+            name is an error that names it.
         progress: a tqdm bar (budget used, ETA, loss, validation score, stage): ``None`` shows it
             when stderr is a terminal, ``True`` always, ``False`` never.
         callback: ``callback(info)`` after every step, ``info`` a dict with ``step``, ``stage``,
@@ -193,7 +132,8 @@ def fit(
             ``run_dir`` stays intact and loadable.
         ValueError, TypeError: an argument is invalid; the message names it.
     """
-    given = {k: v for k, v in locals().items() if k in DEFAULTS and v is not RECIPE}
+    given = {k: v for k, v in {"schedule": schedule, "max_seconds": max_seconds}.items()}
+    given = {k: v for k, v in {**given, **settings}.items() if v is not RECIPE}
     layers = check_model(model)
     check_problem(problem)
     settings = resolve_settings(model, problem, given)
@@ -661,7 +601,8 @@ class _Run:
             totals = torch.tensor(self.group.sum(totals.tolist()), dtype=torch.float64)
         val = metric.value(totals)
         pos.eval_cost = (self._seconds() - start) / (stage.depth + 1)
-        if metric.improves(val, pos.best, cfg.min_delta):
+        margin = metric.min_delta if cfg.min_delta is None else cfg.min_delta
+        if metric.improves(val, pos.best, margin):
             pos.best, pos.best_step = val, pos.stage_step
             if cfg.restore_best:
                 self.best_weights = {
