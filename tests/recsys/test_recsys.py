@@ -54,7 +54,7 @@ def test_cosine_basis_is_orthonormal():
 
 def test_biased_mf_beats_the_global_mean_and_repeats_with_its_seed():
     p = problem()
-    t, s = p.train, p.test
+    t, s = p.train_ratings, p.test_ratings
     model = fit_biased_mf(t.users, t.items, t.values, t.shape, factors=10, epochs=15, seed=1)
     rmse = np.sqrt(np.mean((model.predict(s.users, s.items) - s.values) ** 2))
     baseline = np.sqrt(np.mean((t.values.mean() - s.values) ** 2))
