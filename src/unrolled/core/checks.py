@@ -1,8 +1,12 @@
-"""Boundary checks shared by the core: each error names the argument, what was expected, what came."""
+"""The library's validators, in one place: each error names the argument, what was expected and
+what came. The core, the operators and the training settings (`unrolled.train.FitConfig`) check
+their arguments with these."""
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 from torch import Tensor
@@ -26,8 +30,46 @@ def check_operator(value: Any, name: str) -> Any:
     return value
 
 
-def positive_int(value: Any, name: str) -> int:
-    """``value`` as an int ≥ 1; a bool, a float or anything smaller is refused."""
+def is_real(value: Any) -> bool:
+    """A finite real number (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def positive_number(value: Any, name: str, *, optional: bool = False) -> float | None:
+    """``value`` as a float > 0, finite (or None, with ``optional``)."""
+    if value is None and optional:
+        return None
+    if not (is_real(value) and value > 0):
+        extra = " or None" if optional else ""
+        raise ValueError(f"{name}: expected a positive finite number{extra}, got {value!r}")
+    return float(value)
+
+
+def positive_int(value: Any, name: str, *, optional: bool = False) -> int | None:
+    """``value`` as an int ≥ 1 (or None, with ``optional``); a bool, a float or anything
+    smaller is refused."""
+    if value is None and optional:
+        return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        extra = " or None" if optional else ""
+        raise ValueError(f"{name}: expected a positive int{extra}, got {value!r}")
     return int(value)
+
+
+def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """``value``, one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def number_sequence(value: Any, name: str, what: str) -> tuple[float, ...]:
+    """``value``, a sequence of finite numbers (``what`` says which, for the message)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name}: expected a sequence of {what}, got {type(value).__name__}")
+    out = []
+    for v in value:
+        if not is_real(v):
+            raise ValueError(f"{name}: expected a sequence of {what}, got {v!r} in {value!r}")
+        out.append(float(v))
+    return tuple(out)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from ..core import register
-from ..core.checks import positive_int
+from ..core.checks import positive_int, positive_number
 from ._image import batched_2d, check_rho, floating, image_dtype, image_shape
 from .base import LinearOperator, Shape
 
@@ -117,16 +116,10 @@ def _size(size: Any) -> int:
     return size
 
 
-def _positive(value: Any, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
-    return float(value)
-
-
 def gaussian_kernel(size: int, sigma: float, dtype: torch.dtype = torch.float32) -> Tensor:
     """An isotropic Gaussian kernel ``(size, size)``, standard deviation ``sigma`` pixels,
     centred on pixel ``size // 2``, summing to 1."""
-    size, sigma = _size(size), _positive(sigma, "sigma")
+    size, sigma = _size(size), positive_number(sigma, "sigma")
     t = torch.arange(size, dtype=torch.float64) - size // 2
     g = torch.exp(-0.5 * (t / sigma) ** 2)
     k = g[:, None] * g[None, :]
@@ -160,7 +153,7 @@ def motion_kernel(
 ) -> Tensor:
     """Linear motion blur ``(size, size)``: a centred segment of ``length`` pixels at ``angle``
     degrees (anticlockwise from the horizontal), anti-aliased, summing to 1."""
-    size, length = _size(size), _positive(length, "length")
+    size, length = _size(size), positive_number(length, "length")
     if length > size:
         raise ValueError(f"length: expected at most size ({size}), got {length}")
     a = math.radians(float(angle))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import numbers
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from torch import nn
 
+from ..core.checks import choice, is_real, number_sequence, positive_int, positive_number
 from .device import PRECISIONS
 from .losses import LOSSES
 from .schedules import SCHEDULES
@@ -49,45 +49,6 @@ SCHEDULE_SETTINGS = {
 }
 
 
-def _is_real(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
-
-
-def _positive(value: Any, name: str, *, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    if not (_is_real(value) and value > 0):
-        extra = " or None" if optional else ""
-        raise ValueError(f"{name}: expected a positive finite number{extra}, got {value!r}")
-    return float(value)
-
-
-def _positive_int(value: Any, name: str, *, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        extra = " or None" if optional else ""
-        raise ValueError(f"{name}: expected a positive int{extra}, got {value!r}")
-    return int(value)
-
-
-def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
-    return value
-
-
-def _numbers(value: Any, name: str, what: str) -> tuple[float, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name}: expected a sequence of {what}, got {type(value).__name__}")
-    out = []
-    for v in value:
-        if not _is_real(v):
-            raise ValueError(f"{name}: expected a sequence of {what}, got {v!r} in {value!r}")
-        out.append(float(v))
-    return tuple(out)
-
-
 def _factors(value: Any) -> dict[str, float] | None:
     """``lr_factors``: ``None``, or a mapping of learned param (or slot) names to positive
     finite rate factors."""
@@ -102,7 +63,7 @@ def _factors(value: Any) -> dict[str, float] | None:
     for name, factor in value.items():
         if not isinstance(name, str):
             raise TypeError(f"lr_factors: expected param names (str) as keys, got {name!r}")
-        out[name] = _positive(factor, f"lr_factors[{name!r}]")
+        out[name] = positive_number(factor, f"lr_factors[{name!r}]")
     return out
 
 
@@ -211,7 +172,7 @@ class FitConfig:
     def checked(cls, layers: int, validation: int, **kwargs: Any) -> FitConfig:
         """Check every argument; ``layers`` is the model's K, ``validation`` the validation set's size."""
         k = kwargs
-        schedule = _choice(k["schedule"], "schedule", SCHEDULES)
+        schedule = choice(k["schedule"], "schedule", SCHEDULES)
         layer_weights = k["layer_weights"]
         if layer_weights is not None:
             if schedule != "deep-supervision":
@@ -221,7 +182,7 @@ class FitConfig:
                 )
             if layer_weights == "log":  # DetNet's log(k), k = 1..K
                 layer_weights = tuple(math.log(i) for i in range(1, layers + 1))
-            layer_weights = _numbers(
+            layer_weights = number_sequence(
                 layer_weights, "layer_weights", "non-negative numbers or 'log'"
             )
             if len(layer_weights) != layers:
@@ -242,7 +203,7 @@ class FitConfig:
                     f"refine: only the 'layerwise' and 'stagewise' schedules refine, got "
                     f"schedule={schedule!r}"
                 )
-            refine = _numbers(refine, "refine", "positive learning-rate factors")
+            refine = number_sequence(refine, "refine", "positive learning-rate factors")
             if any(r <= 0 for r in refine):
                 raise ValueError(
                     f"refine: expected positive learning-rate factors, got {list(refine)}"
@@ -253,16 +214,16 @@ class FitConfig:
                     f"decay: only the 'layerwise' and 'stagewise' schedules slow earlier layers "
                     f"down, got schedule={schedule!r}"
                 )
-            if not (_is_real(decay) and 0 < decay <= 1):
+            if not (is_real(decay) and 0 < decay <= 1):
                 raise ValueError(f"decay: expected a number in (0, 1], got {decay!r}")
             decay = float(decay)
         min_delta = k["min_delta"]  # None: the problem's metric's own (`fit` resolves it)
-        if min_delta is not None and not (_is_real(min_delta) and min_delta >= 0):
+        if min_delta is not None and not (is_real(min_delta) and min_delta >= 0):
             raise ValueError(
                 f"min_delta: expected a finite number >= 0 (in the problem metric's units), got "
                 f"{min_delta!r}"
             )
-        validation_size = _positive_int(k["validation_size"], "validation_size", optional=True)
+        validation_size = positive_int(k["validation_size"], "validation_size", optional=True)
         if validation_size is not None and validation_size > validation:
             raise ValueError(
                 f"validation_size: expected at most the problem's {validation} validation "
@@ -286,29 +247,27 @@ class FitConfig:
             )
         config = cls(
             schedule=schedule,
-            lr=_positive(k["lr"], "lr"),
+            lr=positive_number(k["lr"], "lr"),
             lr_factors=_factors(k["lr_factors"]),
-            batch_size=_positive_int(k["batch_size"], "batch_size"),
-            loss=_choice(k["loss"], "loss", LOSSES),
+            batch_size=positive_int(k["batch_size"], "batch_size"),
+            loss=choice(k["loss"], "loss", LOSSES),
             layer_weights=layer_weights,
             refine=refine,
             decay=decay,
-            patience=_positive_int(k["patience"], "patience", optional=True),
+            patience=positive_int(k["patience"], "patience", optional=True),
             min_delta=None if min_delta is None else float(min_delta),
-            eval_every=_positive_int(k["eval_every"], "eval_every"),
+            eval_every=positive_int(k["eval_every"], "eval_every"),
             validation_size=validation_size,
-            lr_schedule=_choice(k["lr_schedule"], "lr_schedule", LR_SCHEDULES),
-            clip=_positive(k["clip"], "clip", optional=True),
-            max_steps=_positive_int(k["max_steps"], "max_steps", optional=True),
-            max_seconds=_positive(k["max_seconds"], "max_seconds", optional=True),
-            stage_steps=_positive_int(k["stage_steps"], "stage_steps", optional=True),
-            checkpoint_every=_positive_int(
-                k["checkpoint_every"], "checkpoint_every", optional=True
-            ),
+            lr_schedule=choice(k["lr_schedule"], "lr_schedule", LR_SCHEDULES),
+            clip=positive_number(k["clip"], "clip", optional=True),
+            max_steps=positive_int(k["max_steps"], "max_steps", optional=True),
+            max_seconds=positive_number(k["max_seconds"], "max_seconds", optional=True),
+            stage_steps=positive_int(k["stage_steps"], "stage_steps", optional=True),
+            checkpoint_every=positive_int(k["checkpoint_every"], "checkpoint_every", optional=True),
             restore_best=k["restore_best"],
             warm_start=k["warm_start"],
             device=device,
-            precision=_choice(k["precision"], "precision", PRECISIONS),
+            precision=choice(k["precision"], "precision", PRECISIONS),
             compile=k["compile"],
         )
         budgets = (config.max_steps, config.max_seconds, config.stage_steps)
