@@ -145,7 +145,8 @@ def validation_totals(
             totals = sums if totals is None else totals + sums
     finally:
         model.train(training)
-    assert totals is not None, "x: an empty validation set"
+    if totals is None:
+        raise ValueError("x: expected at least one validation sample, got an empty set")
     return totals
 
 
