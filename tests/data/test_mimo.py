@@ -54,3 +54,20 @@ def test_bad_arguments_are_named():
         MIMODetection(receive=0)
     with pytest.raises(ValueError, match="name: expected one of"):
         MIMODetection(constellation="8psk")
+
+
+def test_to_the_cpu_keeps_the_stream_and_sets():
+    p, q = (MIMODetection(seed=2, validation_size=4, test_size=4) for _ in range(2))
+    assert p.to("cpu") is p and p.device == torch.device("cpu")
+    for a, b in zip(p.sample(8)[:2], q.sample(8)[:2], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.parametrize("correlation", [0.0, 0.5])
+def test_to_a_gpu_draws_there(correlation):
+    p = MIMODetection(seed=2, correlation=correlation, validation_size=4, test_size=4)
+    p.to("cuda")
+    x, y, A = p.sample(8)
+    assert x.is_cuda and y.is_cuda and A.M.is_cuda and p.generator.device.type == "cuda"
+    assert p.validation[0].device.type == "cpu"  # fixed sets are the CPU's

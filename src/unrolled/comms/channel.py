@@ -49,6 +49,11 @@ def _sqrtm(R: Tensor) -> Tensor:
     return (V * w.clamp_min(0).sqrt()) @ V.mT
 
 
+def _device_of(generator: torch.Generator | None) -> torch.device | None:
+    """Where a generator draws (None: torch's default generator, the default device)."""
+    return None if generator is None else generator.device
+
+
 def rayleigh(
     batch: int,
     receive: int,
@@ -60,11 +65,12 @@ def rayleigh(
     CN(0, 1/transmit) (N(0, 1/transmit) for a real ``dtype``)."""
     _check_dims(batch=batch, receive=receive, transmit=transmit)
     shape = (batch, receive, transmit)
+    kw = {"generator": generator, "dtype": torch.float64, "device": _device_of(generator)}
     if dtype.is_complex:
-        re, im = (torch.randn(shape, generator=generator, dtype=torch.float64) for _ in "ri")
+        re, im = (torch.randn(shape, **kw) for _ in "ri")
         H = torch.complex(re, im) / math.sqrt(2 * transmit)
     else:
-        H = torch.randn(shape, generator=generator, dtype=torch.float64) / math.sqrt(transmit)
+        H = torch.randn(shape, **kw) / math.sqrt(transmit)
     return H.to(dtype)
 
 
@@ -83,8 +89,8 @@ def kronecker(
     Hw = rayleigh(
         batch, receive, transmit, generator, torch.complex128 if dtype.is_complex else torch.float64
     )
-    Rr = _sqrtm(correlation_matrix(receive, rho_rx)).to(Hw.dtype)
-    Rt = _sqrtm(correlation_matrix(transmit, rho_tx)).to(Hw.dtype)
+    Rr = _sqrtm(correlation_matrix(receive, rho_rx)).to(Hw.device, Hw.dtype)
+    Rt = _sqrtm(correlation_matrix(transmit, rho_tx)).to(Hw.device, Hw.dtype)
     return (Rr @ Hw @ Rt).to(dtype)
 
 
@@ -105,11 +111,13 @@ def awgn(
     elif N0.ndim != 0:
         raise ValueError(f"snr_db: expected a number or shape (B,), got {tuple(N0.shape)}")
     real = signal.real.dtype
+    kw = {"generator": generator, "dtype": real, "device": _device_of(generator)}
     if signal.is_complex():
-        re, im = (torch.randn(signal.shape, generator=generator, dtype=real) for _ in "ri")
-        n = torch.complex(re, im) * (N0 / 2).sqrt().to(real)
+        re, im = (torch.randn(signal.shape, **kw) for _ in "ri")
+        n = torch.complex(re, im) * (N0 / 2).sqrt().to(re.device, real)
     else:
-        n = torch.randn(signal.shape, generator=generator, dtype=real) * N0.sqrt().to(real)
+        n = torch.randn(signal.shape, **kw)
+        n = n * N0.sqrt().to(n.device, real)
     return signal + n.to(signal.device)
 
 

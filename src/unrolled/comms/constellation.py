@@ -84,7 +84,8 @@ class Constellation:
         dtype: torch.dtype | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Uniform random symbols: ``(symbols, indices)``, both of ``shape``."""
-        indices = torch.randint(self.size, shape, generator=generator)
+        device = None if generator is None else generator.device
+        indices = torch.randint(self.size, shape, generator=generator, device=device)
         return self.symbols(indices, dtype), indices
 
     def bits(self, indices: Tensor) -> Tensor:

@@ -21,11 +21,11 @@ from ..comms import (
 from ..core import register
 from ..core.checks import positive_int
 from ..metrics import Metric, error_rate_metric
-from .problem import Baseline, Problem
+from .problem import Baseline, DeviceStream, Problem
 
 
 @register("mimo-detection", kind="problem")
-class MIMODetection(Problem):
+class MIMODetection(DeviceStream, Problem):
     """``y = Hx + n`` with one channel per sample (`unrolled.comms.channel` states the SNR
     convention): i.i.d. Rayleigh, or Kronecker-correlated with ``correlation`` ρ at both ends;
     symbols uniform on ``constellation``; each sample's SNR uniform in ``snr_db`` (a range
@@ -44,7 +44,9 @@ class MIMODetection(Problem):
 
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, n)`` the
     symbols (complex64, or float32 for BPSK), ``y`` ``(B, m)``, ``A`` a `Channel`.
-    ``indices(x)`` gives the transmitted symbol indices back for error rates.
+    ``indices(x)`` gives the transmitted symbol indices back for error rates. Training batches
+    are drawn on the problem's device (`to`; `unrolled.train.fit` moves it), the fixed sets on
+    the CPU.
 
     Scored by the symbol error rate of hard decisions (`metric`); baselines MMSE detection and
     OAMP (Ma & Ping 2017) with as many iterations as the network has layers, both on the complex
@@ -82,7 +84,7 @@ class MIMODetection(Problem):
         train, val, test = (
             int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
         )
-        self.generator = torch.Generator().manual_seed(train)
+        self._start_stream(train)  # batches drawn on the training device (`to`)
         self.validation = self._draw(positive_int(validation_size, "validation_size"), val)
         self._test_seed = test
         self.test = self._draw(positive_int(test_size, "test_size"), test)
@@ -99,7 +101,7 @@ class MIMODetection(Problem):
             H = rayleigh(batch, m, n, g, self.dtype)
         x, _ = self.constellation.random((batch, n), g, self.dtype)
         lo, hi = self.snr_db
-        snr = lo + (hi - lo) * torch.rand(batch, generator=g, dtype=torch.float64)
+        snr = lo + (hi - lo) * torch.rand(batch, generator=g, dtype=torch.float64, device=g.device)
         y = awgn((H @ x.unsqueeze(-1)).squeeze(-1), snr, g)
         A = Channel(H, noise_variance(snr))
         if self.real:

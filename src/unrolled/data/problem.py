@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ..metrics import Metric
@@ -46,6 +47,12 @@ class Problem:
     def sample(self, batch: int) -> tuple[Any, ...]:
         raise NotImplementedError
 
+    def to(self, device: str | torch.device) -> Problem:
+        """Draw training samples on ``device`` from then on, where the problem can (see
+        `DeviceStream`); a problem that cannot stays as it is and `unrolled.train.fit` copies
+        its batches to the training device. Returns ``self``."""
+        return self
+
     def baselines(self) -> dict[str, Baseline]:
         """The classical methods of the field, with their tuned settings, by name (see
         `Baseline`); ``unrolled eval`` compares a network with each, layer by layer."""
@@ -56,4 +63,47 @@ class Problem:
         return repr(self)
 
 
-__all__ = ["Baseline", "Problem"]
+class DeviceStream:
+    """A training stream that draws on the training device: one ``torch.Generator`` per device,
+    each seeded with the same seed, so that CPU runs stay bit-reproducible and a GPU run draws
+    its batches where it trains (nothing crosses the bus per step). A CUDA generator draws
+    other numbers than the CPU's from the same seed; moving back continues a device's stream
+    where it was. Fixed sets are drawn on the CPU whatever the device, so validation and test
+    numbers do not depend on it.
+
+    A problem mixes it in before `Problem`, calls ``_start_stream(seed)`` in ``__init__``,
+    draws its training samples from `generator` on ``generator.device``, and may override
+    ``_moved(device)`` to move what else its samples need (its operator, cached sets).
+    """
+
+    device: torch.device
+
+    def _start_stream(self, seed: int) -> None:
+        self._stream_seed = seed
+        self.device = torch.device("cpu")
+        self._generators = {self.device: torch.Generator(device="cpu").manual_seed(seed)}
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The training stream's generator on the problem's device (`to`)."""
+        return self._generators[self.device]
+
+    def to(self, device: str | torch.device) -> Any:
+        """Draw training batches on ``device`` from then on (in place; returns ``self``)."""
+        device = torch.device(device)
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        if device == self.device:
+            return self
+        if device not in self._generators:
+            seeded = torch.Generator(device=device).manual_seed(self._stream_seed)
+            self._generators[device] = seeded
+        self.device = device
+        self._moved(device)
+        return self
+
+    def _moved(self, device: torch.device) -> None:
+        """What else moves with the stream (nothing by default)."""
+
+
+__all__ = ["Baseline", "DeviceStream", "Problem"]

@@ -21,7 +21,7 @@ from ..core import register
 from ..core.checks import positive_int
 from ..metrics import nmse_db_metric
 from ..ops import Matrix
-from .problem import Baseline, Problem
+from .problem import Baseline, DeviceStream, Problem
 
 #: The ℓ1 weight the baselines (and comparisons) give ISTA and FISTA on sparse coding: small, so
 #: that their lasso solution lies near the truth and they can, given iterations, approach a
@@ -34,7 +34,7 @@ def _seed(seq: np.random.SeedSequence) -> int:
 
 
 @register("sparse-coding", kind="problem")
-class SparseCoding(Problem):
+class SparseCoding(DeviceStream, Problem):
     """A sparse linear inverse problem with a fixed random matrix and seeded sample streams.
 
     Scored by NMSE in dB (`unrolled.metrics.nmse_db_metric`); baselines ISTA and FISTA with
@@ -137,39 +137,16 @@ class SparseCoding(Problem):
         else:
             signal = self.sparsity * float(torch.linalg.matrix_norm(A.double())) ** 2
             self.noise_std = math.sqrt(signal / (self.m * 10 ** (self.snr_db / 10)))
-        self._train_seed = train_seed
-        self.device = torch.device("cpu")
         self._cpu_operator = self.operator
-        self._generators = {self.device: torch.Generator(device="cpu").manual_seed(train_seed)}
+        self._start_stream(train_seed)
 
-    @property
-    def generator(self) -> torch.Generator:
-        """The training stream's generator on the problem's device (`to`)."""
-        return self._generators[self.device]
-
-    def to(self, device: str | torch.device) -> SparseCoding:
-        """Draw training batches on ``device`` from then on (in place; returns ``self``).
-
-        Each device has its own training stream, seeded as the CPU's (a CUDA generator draws
-        other numbers from the same seed); moving back continues a device's stream where it
-        was. ``operator`` and the fixed sets move there; the fixed sets are drawn on the CPU
-        whatever the device, so validation and test numbers do not depend on it.
-        """
-        device = torch.device(device)
-        if device.type == "cuda" and device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        if device == self.device:
-            return self
-        if device not in self._generators:
-            seeded = torch.Generator(device=device).manual_seed(self._train_seed)
-            self._generators[device] = seeded
-        self.device = device
+    def _moved(self, device: torch.device) -> None:
+        """``operator`` and the fixed sets follow the stream (`DeviceStream`)."""
         self.operator = self._cpu_operator.to(device)
         for name in ("train", "validation", "test"):  # cached sets follow
             cached = self.__dict__.pop(name, None)
             if cached is not None:
                 self.__dict__[name] = tuple(t.to(device) for t in cached)
-        return self
 
     def _draw(
         self, batch: int, generator: torch.Generator, operator: Matrix | None = None
