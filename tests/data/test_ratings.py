@@ -192,3 +192,19 @@ def test_rating_completion_checks_its_arguments():
         RatingCompletion(r, holdout=1.0)
     with pytest.raises(ValueError, match="ratings: expected Ratings"):
         RatingCompletion("no-such-dataset")
+
+
+def test_the_training_stream_can_move_and_resumes_from_its_generator():
+    p = RatingCompletion(synthetic_ratings(30, 40, density=0.2, seed=1), seed=3)
+    assert p.to("cpu") is p and p.generator.device.type == "cpu"
+    state = p.generator.get_state()
+    first = p.sample(2)[0]
+    p.generator.set_state(state)  # what an exact resume does
+    assert torch.allclose(p.sample(2)[0], first, rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_to_a_gpu_draws_there():
+    p = RatingCompletion(synthetic_ratings(30, 40, density=0.2, seed=1), seed=3).to("cuda")
+    x, y, A = p.sample(2)
+    assert x.is_cuda and y.is_cuda and A.mask.is_cuda and p.validation[0].device.type == "cpu"

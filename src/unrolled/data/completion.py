@@ -12,7 +12,7 @@ from ..core import register
 from ..metrics import Metric, rating_metric
 from ..ops import Inpainting
 from ..recsys import rating_biases
-from .problem import Baseline, Problem
+from .problem import Baseline, DeviceStream, Problem
 from .rating_splits import kfold, temporal_holdout
 from .ratings import Ratings, movielens_100k, read_ratings
 from .synthetic_ratings import synthetic_ratings
@@ -38,7 +38,7 @@ def load_dataset(ratings: Ratings | str | Path) -> Ratings:
 
 
 @register("rating-completion", kind="problem")
-class RatingCompletion(Problem):
+class RatingCompletion(DeviceStream, Problem):
     """Matrix completion on one evaluation split of a rating set.
 
     The split (k-fold or per-user temporal, `unrolled.data.rating_splits`) sets the test
@@ -96,8 +96,9 @@ class RatingCompletion(Problem):
         self.train_ratings = self.ratings.subset(self.train_index)
         self.test_ratings = self.ratings.subset(self.test_index)
         self.values, self.mask = self.train_ratings.matrix()
+        self._on = {torch.device("cpu"): (self.values, self.mask)}  # the ratings, by device
         self.operator = Inpainting(self.mask, self.ratings.shape)
-        self._generator = torch.Generator().manual_seed(seed + 1)
+        self._start_stream(seed + 1)  # batches drawn on the training device (`to`)
         self.validation = self._draw(1, torch.Generator().manual_seed(seed))
         held_out, where = self.test_ratings.matrix()
         x_test = torch.where(where, held_out, torch.full((), torch.nan))[None]
@@ -106,16 +107,24 @@ class RatingCompletion(Problem):
         self.scale = (float(values.min()), float(values.max()))  # where predictions are clipped
 
     def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Inpainting]:
-        hide = torch.rand((batch, *self.mask.shape), generator=generator) < self.holdout
-        hidden = self.mask & hide
-        visible = self.mask & ~hide
-        y = torch.where(visible, self.values, torch.zeros(()))
-        x = torch.where(hidden, self.values, torch.full((), torch.nan))
+        device = generator.device
+        values, mask = self._on[device]
+        shape = (batch, *mask.shape)
+        hide = torch.rand(shape, generator=generator, device=device) < self.holdout
+        hidden = mask & hide
+        visible = mask & ~hide
+        y = torch.where(visible, values, torch.zeros((), device=device))
+        x = torch.where(hidden, values, torch.full((), torch.nan, device=device))
         return x, y, Inpainting(visible, self.ratings.shape)
+
+    def _moved(self, device: torch.device) -> None:
+        """The training ratings follow the stream (`DeviceStream`), once per device."""
+        if device not in self._on:
+            self._on[device] = (self.values.to(device), self.mask.to(device))
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor, Inpainting]:
         """``batch`` fresh inner splits of the training ratings, ``(x, y, A)``."""
-        return self._draw(batch, self._generator)
+        return self._draw(batch, self.generator)
 
     def inputs(self) -> tuple[Tensor, Inpainting]:
         """``(y, A)`` with every training rating: ``y`` ``(1, U, I)``."""
