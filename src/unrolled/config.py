@@ -1,7 +1,5 @@
-"""Run configurations: YAML read with ``safe_load`` and checked against the code they configure.
-
-A config has three sections, each checked against the signature of what it calls, so a key
-that does not exist or a value of the wrong type is rejected with its dotted name::
+"""Run configurations: the one config model (`RunConfig`), read with ``yaml.safe_load`` and
+checked once, each error naming its dotted key::
 
     model:                 # unrolled.create(name, operator=problem.operator, **rest)
       name: alista
@@ -10,21 +8,31 @@ that does not exist or a value of the wrong type is rejected with its dotted nam
       name: sparse-coding
       m: 250
       n: 500
-    train:                 # unrolled.train.fit(model, problem, **train)
+    train:                 # unrolled.train.fit(model, problem, **train): FitConfig's fields
       schedule: stagewise
       max_seconds: 150
     run_dir: runs/alista   # optional; the CLI's --run-dir wins
+
+``model`` and ``problem`` keys are checked against the signature of what they call (unknown
+key, wrong type); ``train`` keys against `unrolled.train.FitConfig`'s fields, whose values
+FitConfig checks when the run is built (they depend on the model's recipe and the problem).
 """
 
 from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from . import data as _problems  # noqa: F401  (registers the problems a config names)
+from .core import get, list_models
+from .train.config import DEFAULTS
 
 SECTIONS = ("model", "problem", "train", "run_dir")
 
@@ -133,3 +141,108 @@ def check_kwargs(
         if p.default is inspect.Parameter.empty and name not in values:
             raise ConfigError(f"{section}.{name}: required key is missing")
     return dict(values)
+
+
+#: The keys of a config's ``train`` section: the training settings (`FitConfig`'s fields), and
+#: the progress bar.
+TRAIN_KEYS = (*DEFAULTS, "progress")
+#: Keys of ``model`` when it names a classical algorithm: `unroll`'s, with their defaults.
+UNROLL_KEYS = {"layers": 16, "learn": "all", "tied": False, "backprop": "full"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A checked run config: the sections' keyword arguments, ``name`` taken out."""
+
+    model: str
+    model_kwargs: dict[str, Any]
+    problem: str
+    problem_kwargs: dict[str, Any]
+    train: dict[str, Any]
+    run_dir: str | None
+    text: str  # the YAML as read
+
+
+def _name(section: str, values: Mapping[str, Any], choices: list[str]) -> str:
+    """The section's registered ``name`` (``sparse_coding`` reads as ``sparse-coding``)."""
+    if "name" not in values:
+        raise ConfigError(f"{section}.name: required key is missing; expected one of {choices}")
+    name = values["name"]
+    key = name.lower().replace("_", "-") if isinstance(name, str) else None
+    if key not in choices:
+        raise ConfigError(f"{section}.name: unknown {section} {name!r}; expected one of {choices}")
+    return key
+
+
+def _algorithm_signature(cls: type) -> Any:
+    """A stand-in for ``unroll(cls(**params), layers, learn=, tied=, backprop=)`` to check keys."""
+    P = inspect.Parameter
+    params = [
+        P("layers", P.KEYWORD_ONLY, default=16, annotation=int),
+        P("learn", P.KEYWORD_ONLY, default="all", annotation=str | list),
+        P("tied", P.KEYWORD_ONLY, default=False, annotation=bool | list),
+        P("backprop", P.KEYWORD_ONLY, default="full", annotation=str),
+    ]
+    params += [
+        P(name, P.KEYWORD_ONLY, default=None, annotation=float | str)
+        for name in cls.param_specs  # type: ignore[attr-defined]
+        if name not in UNROLL_KEYS
+    ]
+
+    def unrolled_algorithm(**kwargs: Any) -> None:  # pragma: no cover - never called
+        pass
+
+    unrolled_algorithm.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    unrolled_algorithm.__annotations__ = {p.name: p.annotation for p in params}
+    return unrolled_algorithm
+
+
+def check_config(data: Mapping[str, Any], text: str = "") -> RunConfig:
+    """Check a config read by `unrolled.config.load_yaml`, section by section.
+
+    Raises:
+        ConfigError: naming the key (``model.layrs``, ``problem.name``, …).
+    """
+    model = dict(data.get("model") or {})
+    model_name = _name("model", model, sorted(list_models("model") + list_models("algorithm")))
+    del model["name"]
+    if model_name in list_models("algorithm"):
+        check_kwargs(_algorithm_signature(get(model_name)), model, "model")
+    else:
+        check_kwargs(get(model_name), model, "model", skip=("operator",))
+    problem = dict(data.get("problem") or {})
+    problem_name = _name("problem", problem, list_models("problem"))
+    del problem["name"]
+    check_kwargs(get(problem_name), problem, "problem")
+    train = dict(data.get("train") or {})
+    for key in train:  # the values are checked once, by FitConfig, when the run is built
+        if key not in TRAIN_KEYS:
+            raise ConfigError(f"train.{key}: unknown key; expected one of {sorted(TRAIN_KEYS)}")
+    return RunConfig(model_name, model, problem_name, problem, train, data.get("run_dir"), text)
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and check the run config at ``path``."""
+    data = load_yaml(path)
+    return check_config(data, Path(path).read_text())
+
+
+def in_section(section: str, kwargs: Mapping[str, Any], error: Exception) -> ConfigError:
+    """An error a constructor raised, as a `ConfigError` naming the section (and the key)."""
+    message = str(error)
+    key = message.split(":", 1)[0]
+    if key in kwargs:
+        return ConfigError(f"{section}.{message}")
+    return ConfigError(f"{section}: {message}")
+
+
+__all__ = [
+    "UNROLL_KEYS",
+    "ConfigError",
+    "RunConfig",
+    "check_config",
+    "check_kwargs",
+    "in_section",
+    "load_config",
+    "load_yaml",
+]

@@ -16,7 +16,6 @@ directory as ``config.yaml`` next to what `fit` writes, so that `evaluate` rebui
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -27,14 +26,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from . import data as _problems  # noqa: F401  (registers the problems)
-from .config import ConfigError, check_kwargs, load_yaml
+from .config import UNROLL_KEYS, ConfigError, RunConfig, check_config, in_section, load_config
 from .core import get, list_models, unroll
 from .metrics import Metric
 from .train import fit, load_weights
 from .train.checkpoint import STATE, WEIGHTS, atomic_write
 from .train.config import (
-    DEFAULTS,
     FitConfig,
     check_progress,
     prepare_model,
@@ -45,97 +42,6 @@ from .train.losses import validation_score
 
 #: The run directory's copy of the config, as read.
 CONFIG_YAML = "config.yaml"
-#: The keys of a config's ``train`` section: the training settings (`FitConfig`'s fields), and
-#: the progress bar.
-TRAIN_KEYS = (*DEFAULTS, "progress")
-#: Keys of ``model`` when it names a classical algorithm: `unroll`'s, with their defaults.
-UNROLL_KEYS = {"layers": 16, "learn": "all", "tied": False, "backprop": "full"}
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """A checked run config: the sections' keyword arguments, ``name`` taken out."""
-
-    model: str
-    model_kwargs: dict[str, Any]
-    problem: str
-    problem_kwargs: dict[str, Any]
-    train: dict[str, Any]
-    run_dir: str | None
-    text: str  # the YAML as read
-
-
-def _name(section: str, values: Mapping[str, Any], choices: list[str]) -> str:
-    """The section's registered ``name`` (``sparse_coding`` reads as ``sparse-coding``)."""
-    if "name" not in values:
-        raise ConfigError(f"{section}.name: required key is missing; expected one of {choices}")
-    name = values["name"]
-    key = name.lower().replace("_", "-") if isinstance(name, str) else None
-    if key not in choices:
-        raise ConfigError(f"{section}.name: unknown {section} {name!r}; expected one of {choices}")
-    return key
-
-
-def _algorithm_signature(cls: type) -> Any:
-    """A stand-in for ``unroll(cls(**params), layers, learn=, tied=, backprop=)`` to check keys."""
-    P = inspect.Parameter
-    params = [
-        P("layers", P.KEYWORD_ONLY, default=16, annotation=int),
-        P("learn", P.KEYWORD_ONLY, default="all", annotation=str | list),
-        P("tied", P.KEYWORD_ONLY, default=False, annotation=bool | list),
-        P("backprop", P.KEYWORD_ONLY, default="full", annotation=str),
-    ]
-    params += [
-        P(name, P.KEYWORD_ONLY, default=None, annotation=float | str)
-        for name in cls.param_specs  # type: ignore[attr-defined]
-        if name not in UNROLL_KEYS
-    ]
-
-    def unrolled_algorithm(**kwargs: Any) -> None:  # pragma: no cover - never called
-        pass
-
-    unrolled_algorithm.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    unrolled_algorithm.__annotations__ = {p.name: p.annotation for p in params}
-    return unrolled_algorithm
-
-
-def check_config(data: Mapping[str, Any], text: str = "") -> RunConfig:
-    """Check a config read by `unrolled.config.load_yaml`, section by section.
-
-    Raises:
-        ConfigError: naming the key (``model.layrs``, ``problem.name``, …).
-    """
-    model = dict(data.get("model") or {})
-    model_name = _name("model", model, sorted(list_models("model") + list_models("algorithm")))
-    del model["name"]
-    if model_name in list_models("algorithm"):
-        check_kwargs(_algorithm_signature(get(model_name)), model, "model")
-    else:
-        check_kwargs(get(model_name), model, "model", skip=("operator",))
-    problem = dict(data.get("problem") or {})
-    problem_name = _name("problem", problem, list_models("problem"))
-    del problem["name"]
-    check_kwargs(get(problem_name), problem, "problem")
-    train = dict(data.get("train") or {})
-    for key in train:  # the values are checked once, by FitConfig, when the run is built
-        if key not in TRAIN_KEYS:
-            raise ConfigError(f"train.{key}: unknown key; expected one of {sorted(TRAIN_KEYS)}")
-    return RunConfig(model_name, model, problem_name, problem, train, data.get("run_dir"), text)
-
-
-def load_config(path: str | os.PathLike[str]) -> RunConfig:
-    """Read and check the run config at ``path``."""
-    data = load_yaml(path)
-    return check_config(data, Path(path).read_text())
-
-
-def _in_section(section: str, kwargs: Mapping[str, Any], error: Exception) -> ConfigError:
-    """An error a constructor raised, as a `ConfigError` naming the section (and the key)."""
-    message = str(error)
-    key = message.split(":", 1)[0]
-    if key in kwargs:
-        return ConfigError(f"{section}.{message}")
-    return ConfigError(f"{section}: {message}")
 
 
 def build_problem(config: RunConfig, **overrides: Any) -> Any:
@@ -144,7 +50,7 @@ def build_problem(config: RunConfig, **overrides: Any) -> Any:
     try:
         return get(config.problem)(**kwargs)
     except (ValueError, TypeError) as e:
-        raise _in_section("problem", kwargs, e) from None
+        raise in_section("problem", kwargs, e) from None
 
 
 def build_model(config: RunConfig, problem: Any) -> nn.Module:
@@ -157,7 +63,7 @@ def build_model(config: RunConfig, problem: Any) -> nn.Module:
             return unroll(algorithm, operator=problem.operator, **unrolling)
         return get(config.model)(operator=problem.operator, **kwargs)
     except (ValueError, TypeError) as e:
-        raise _in_section("model", config.model_kwargs, e) from None
+        raise in_section("model", config.model_kwargs, e) from None
 
 
 @torch.no_grad()
@@ -180,7 +86,7 @@ def _check_fit(model: nn.Module, problem: Any, train: Mapping[str, Any]) -> None
         FitConfig.checked(int(model.layers), validation, **settings)
         check_progress(train.get("progress"))
     except (ValueError, TypeError) as e:
-        raise _in_section("train", train, e) from None
+        raise in_section("train", train, e) from None
 
 
 @dataclass(frozen=True)
@@ -267,7 +173,7 @@ def train_run(
         message = str(e)
         if message.startswith("resume:"):
             raise ValueError(message.replace("resume=", "--resume ")) from None
-        raise _in_section("train", config.train, e) from None
+        raise in_section("train", config.train, e) from None
     size = config.train.get("validation_size") or int(problem.validation[0].shape[0])
     score = validation(model, problem, size)
     return TrainResult(target, model, problem, problem.metric, score, size, resume)
