@@ -111,6 +111,13 @@ def _sense(g, dt, batch, ch):
     return SENSE(masks.random_lines((8, 6), 2, 0.2, generator=g), maps)
 
 
+def _radon(g, dt, batch, ch):
+    if batch or dt.is_complex:
+        return None
+    angles = int(torch.randint(1, 9, (), generator=g))
+    return ur.ops.Radon(_image(g, ch), angles, dtype=dt)
+
+
 BUILDERS = {
     "matrix": _matrix,
     "channel": lambda g, dt, batch, ch: (  # always one channel per sample
@@ -128,6 +135,7 @@ BUILDERS = {
     "inpainting": _inpainting,
     "mri": _mri,
     "sense": _sense,
+    "radon": _radon,
     "gradient": lambda g, dt, batch, ch: None if batch else Gradient(_image(g, ch), dtype=dt),
     "wavelet": lambda g, dt, batch, ch: (
         None

@@ -3,7 +3,8 @@
 General: `Matrix`, `Diagonal`, `Identity` and the algebra of `LinearOperator` (``A @ B``,
 ``c * A``, ``A + B``, ``A.H``). Imaging: compressed sensing (`GaussianCS`, `BlockCS`,
 `StructuredCS`), `Blur`, `Downsample`, `Inpainting`, MRI (`MRI`, `SENSE`; masks in
-`unrolled.ops.masks`), and the transforms of the priors (`Gradient`, `Wavelet`).
+`unrolled.ops.masks`), CT (`Radon`, with filtered back-projection `fbp`), and the transforms of
+the priors (`Gradient`, `Wavelet`).
 """
 
 from . import masks
@@ -19,9 +20,11 @@ from .gradient import Gradient
 from .inpainting import Inpainting
 from .matrix import Matrix
 from .mri import MRI, SENSE, coil_maps
+from .radon import FILTERS, Radon, fbp
 from .wavelet import Wavelet
 
 __all__ = [
+    "FILTERS",
     "MRI",
     "SENSE",
     "Adjoint",
@@ -37,6 +40,7 @@ __all__ = [
     "Inpainting",
     "LinearOperator",
     "Matrix",
+    "Radon",
     "Scaled",
     "StructuredCS",
     "Sum",
@@ -46,6 +50,7 @@ __all__ = [
     "coil_maps",
     "conjugate_gradient",
     "dct",
+    "fbp",
     "fft2c",
     "gaussian_kernel",
     "gaussian_matrix",
