@@ -34,3 +34,22 @@ def test_imaging_demo_draws_the_before_after_figure(task, classical, tmp_path, c
     assert classical in out and "dB" in out
     figure = tmp_path / f"{task}.png"
     assert figure.is_file() and figure.stat().st_size > 10_000
+
+
+CT_CONFIG = """
+model: {name: learned-primal-dual, layers: 2, width: 4}
+problem: {name: ct-reconstruction, size: 24, angles: 6, validation_size: 2, test_size: 3}
+train: {schedule: end-to-end, loss: mse, batch_size: 2, max_steps: 3, eval_every: 2, progress: false}
+"""
+
+
+def test_train_and_eval_a_ct_run(tmp_path, capsys):
+    config = tmp_path / "lpd-ct.yaml"
+    config.write_text(CT_CONFIG)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "Test PSNR (dB) of learned-primal-dual on parallel-beam CT 24x24, 6 angles" in out
+    assert "FBP (ramp)" in out and "FBP (Hann)" in out and "TV-FISTA (tuned)" in out
+    assert "SSIM at the output" in out

@@ -336,9 +336,10 @@ class Metric:
 
 
 def _mean_of(values: Tensor) -> Tensor:
-    """``[Σ values, count]`` over the finite ones, float64."""
+    """``[Σ values, count]`` over those that are not NaN, float64 (an exact image's PSNR is +∞,
+    and so is the mean it enters)."""
     v = values.detach().double()
-    keep = torch.isfinite(v)
+    keep = ~torch.isnan(v)
     return torch.stack([v[keep].sum(), keep.sum().double()])
 
 

@@ -15,6 +15,7 @@ the splits); bundled images split by image into train and test
 
 from . import images, measurements, phantoms
 from .completion import RatingCompletion
+from .ct import CTReconstruction
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
@@ -28,6 +29,7 @@ from .synthetic_ratings import synthetic_ratings
 
 __all__ = [
     "Baseline",
+    "CTReconstruction",
     "CompressiveImaging",
     "Deblurring",
     "ImagePatches",
