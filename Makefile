@@ -14,6 +14,9 @@ $(BIN)/.installed: pyproject.toml constraints/local-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev]"
+	# real MRI anatomy for the imaging data: the MNI152 template inside the nilearn wheel, a file
+	# read with nibabel (nilearn's own dependencies are not wanted)
+	$(BIN)/python -m pip install --quiet --no-deps nilearn==0.14.1
 	touch $@
 
 demo: $(BIN)/.installed

@@ -13,12 +13,13 @@ the splits); bundled images split by image into train and test
 (`unrolled.data.measurements`).
 """
 
-from . import images, measurements, phantoms
+from . import images, measurements, mni, phantoms
 from .completion import RatingCompletion
 from .ct import CTReconstruction
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
+from .mni import mni_slices, mni_template_path
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .problem import Baseline, Problem
 from .rating_splits import kfold, temporal_holdout
@@ -46,6 +47,9 @@ __all__ = [
     "kfold",
     "load_image",
     "measurements",
+    "mni",
+    "mni_slices",
+    "mni_template_path",
     "movielens_100k",
     "movielens_100k_path",
     "mri_slice",
