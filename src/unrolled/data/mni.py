@@ -8,7 +8,6 @@ test`` does) and only its file is read, with nibabel: nilearn itself is never im
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core.checks import choice, positive_int
+from .packaged import packaged_file
 
 #: The template inside the nilearn package.
 MNI_T1 = "datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
@@ -31,12 +31,7 @@ GAP = 2
 def mni_template_path() -> Path | None:
     """The T1 template the nilearn wheel ships, or None when it is not installed (the package
     is located, not imported)."""
-    spec = importlib.util.find_spec("nilearn")
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(root) / MNI_T1
-        if candidate.is_file():
-            return candidate
-    return None
+    return packaged_file("nilearn", MNI_T1)
 
 
 def _volume(path: str | Path | None) -> Tensor:

@@ -18,13 +18,14 @@ copy the ``recbole`` 1.2.1 wheel carries, which ``pip install --no-deps recbole=
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from .packaged import packaged_file
 
 FORMATS = ("udata", "dat", "inter")
 
@@ -211,12 +212,7 @@ def read_ratings(path: str | Path, format: str | None = None) -> Ratings:
 def movielens_100k_path() -> Path | None:
     """The MovieLens-100K file the recbole wheel ships, or None when it is not installed. The
     package is located, not imported."""
-    spec = importlib.util.find_spec("recbole")
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(root) / RECBOLE_ML100K
-        if candidate.is_file():
-            return candidate
-    return None
+    return packaged_file("recbole", RECBOLE_ML100K)
 
 
 def movielens_100k(path: str | Path | None = None) -> Ratings:
