@@ -15,13 +15,18 @@ train: {schedule: end-to-end, loss: mse, batch_size: 2, max_steps: 3, eval_every
 """
 
 
-def test_train_and_eval_an_imaging_run(tmp_path, capsys):
-    config = tmp_path / "ista-net.yaml"
-    config.write_text(CONFIG)
+def train_and_eval(tmp_path, capsys, text: str) -> str:
+    """``unrolled train`` then ``unrolled eval`` on the config ``text``; what eval printed."""
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run)]) == 0
     assert main(["eval", str(run)]) == 0
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_train_and_eval_an_imaging_run(tmp_path, capsys):
+    out = train_and_eval(tmp_path, capsys, CONFIG)
     assert "Test PSNR (dB) of ista-net on CompressiveImaging" in out
     assert "SSIM at the output" in out and "linear (ridge 0.01)" in out
     assert out.count("\n    1  ") + out.count("\n    2  ") >= 2  # a row per layer
@@ -44,12 +49,7 @@ train: {schedule: end-to-end, loss: mse, batch_size: 2, max_steps: 3, eval_every
 
 
 def test_train_and_eval_a_ct_run(tmp_path, capsys):
-    config = tmp_path / "lpd-ct.yaml"
-    config.write_text(CT_CONFIG)
-    run = tmp_path / "run"
-    assert main(["train", str(config), "--run-dir", str(run)]) == 0
-    assert main(["eval", str(run)]) == 0
-    out = capsys.readouterr().out
+    out = train_and_eval(tmp_path, capsys, CT_CONFIG)
     assert "Test PSNR (dB) of learned-primal-dual on parallel-beam CT 24x24, 6 angles" in out
     assert "FBP (ramp)" in out and "FBP (Hann)" in out and "TV-FISTA (tuned)" in out
     assert "SSIM at the output" in out

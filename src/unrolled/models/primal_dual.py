@@ -40,6 +40,7 @@ class LPDState(NamedTuple):
     h: Tensor  # (B, N_dual, *space_y) dual memory; its leading channels the residual
     x: Tensor  # (B, *in_shape) the image the leading primal channels hold, real or complex
     scale: float  # s = 1/‖A‖: the iteration runs on the normalised operator s·A and data s·y
+    y: Tensor  # (B, channels, *space_y) the normalised data s·y as channels, made once
 
 
 def primal_gradient_step(f: Tensor, Ah: Tensor, step: Tensor | float) -> Tensor:
@@ -103,18 +104,18 @@ class LearnedPrimalDualIteration(Algorithm):
         f = fx.new_zeros((fx.shape[0], max(self.primal_channels, fx.shape[1]), *fx.shape[2:]))
         h = hy.new_zeros((hy.shape[0], max(self.dual_channels, hy.shape[1]), *hy.shape[2:]))
         scale = self.scale if self.scale is not None else A.lipschitz() ** -0.5
-        return LPDState(f, h, x, scale)
+        return LPDState(f, h, x, scale, to_channels(scale * y, _spatial(y.shape[1:])))
 
     def update(self, state: LPDState, y: Tensor, A: Any, p: Layer) -> LPDState:
-        f, h, x, s = state
+        f, h, x, s, ys_channels = state
         ys, xs = _spatial(y.shape[1:]), _spatial(x.shape[1:])
         Af = to_channels(s * A(x), ys)
-        h = p.dual(h, Af, to_channels(s * y, ys))
+        h = p.dual(h, Af, ys_channels)
         residual = from_channels(h[:, : Af.shape[1]], tuple(y.shape[1:]), y.is_complex())
         Ah = to_channels(s * A.H(residual), xs)
         f = p.primal(f, Ah, p.step)
         x = from_channels(f[:, : Ah.shape[1]], tuple(x.shape[1:]), x.is_complex())
-        return LPDState(f, h, x, s)
+        return LPDState(f, h, x, s, ys_channels)
 
 
 def _numel(shape: tuple[int, ...], spatial: int) -> int:

@@ -107,19 +107,20 @@ class Radon(LinearOperator):
         self.matrix_t = P.t().coalesce().to(dtype)
         self.dtype, self.device = dtype, None
 
+    def _product(self, P: Tensor, t: Tensor, out: tuple[int, ...]) -> Tensor:
+        """``P`` applied to every 2-D slice of ``t`` ``(B, [C,] h, w)``: one sparse product,
+        the result ``(B, [C,] *out)``."""
+        lead = t.shape[:-2]
+        flat = t.reshape(-1, P.shape[1]).mT  # (h·w, B·C)
+        return torch.sparse.mm(P.to(t.dtype), flat).mT.reshape(*lead, *out)
+
     def forward(self, x: Tensor) -> Tensor:
         self._check(x, "x", self.in_shape)
-        lead = x.shape[:-2]
-        flat = x.reshape(-1, self.matrix.shape[1]).mT
-        y = torch.sparse.mm(self.matrix.to(x.dtype), flat).mT
-        return y.reshape(*lead, *self.out_shape[-2:])
+        return self._product(self.matrix, x, self.out_shape[-2:])
 
     def adjoint(self, y: Tensor) -> Tensor:
         self._check(y, "y", self.out_shape)
-        lead = y.shape[:-2]
-        flat = y.reshape(-1, self.matrix_t.shape[1]).mT
-        x = torch.sparse.mm(self.matrix_t.to(y.dtype), flat).mT
-        return x.reshape(*lead, *self.in_shape[-2:])
+        return self._product(self.matrix_t, y, self.in_shape[-2:])
 
     def __repr__(self) -> str:
         return (

@@ -132,8 +132,8 @@ def fit(
             ``run_dir`` stays intact and loadable.
         ValueError, TypeError: an argument is invalid; the message names it.
     """
-    given = {k: v for k, v in {"schedule": schedule, "max_seconds": max_seconds}.items()}
-    given = {k: v for k, v in {**given, **settings}.items() if v is not RECIPE}
+    given = {"schedule": schedule, "max_seconds": max_seconds, **settings}
+    given = {k: v for k, v in given.items() if v is not RECIPE}
     layers = check_model(model)
     check_problem(problem)
     settings = resolve_settings(model, problem, given)
