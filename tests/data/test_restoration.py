@@ -42,6 +42,44 @@ def test_mri_samples_are_complex_with_a_mask_each():
     assert (y[:, :, ~A.mask[0].bool()][:1] == 0).all()
 
 
+def test_mri_on_mni_slices_trains_validates_and_tests_on_disjoint_slices():
+    pytest.importorskip("nibabel")
+    from unrolled.data import mni
+
+    if mni.mni_template_path() is None:
+        pytest.skip("the nilearn wheel (MNI152 template) is absent")
+    p = MRIReconstruction(size=32, coils=2, images="mni", validation_size=3)
+    slices = {s: mni.mni_slices(s, 32) for s in mni.SPLITS}
+    x, y, _ = p.sample(4)
+    assert x.shape == (4, 32, 32) and y.shape == (4, 2, 32, 32)
+    magnitudes = x.abs()[:, None]
+    for row in magnitudes:  # a training slice, flipped or not
+        assert any(
+            torch.allclose(row, t) or torch.allclose(row, t.flip(-1))
+            for t in slices["train"][:, None]
+        )
+    torch.testing.assert_close(p.validation[0].abs(), slices["validation"][:3])
+    torch.testing.assert_close(p.test[0].abs(), slices["test"])
+    assert "MNI152" in p.describe() and "images='mni'" in repr(p)
+    with pytest.raises(ValueError, match="images: expected one of"):
+        MRIReconstruction(size=32, images="knee")
+
+
+def test_mri_baselines_tune_on_validation_and_beat_zero_filling(monkeypatch):
+    from unrolled.data import restoration
+
+    monkeypatch.setattr(restoration, "TV_ITERATIONS", 30)
+    p = MRIReconstruction(size=32, coils=4, validation_size=2)
+    weights = p.tuned_weights(images=2)
+    assert weights["tv"] in restoration.MRI_TV_GRID and weights["cg"] in restoration.CG_GRID
+    x = p.test[0]
+    scores = {k: p.metric(run(1)[-1], x) for k, run in p.baselines().items()}
+    assert list(scores) == ["zero-filled", "CG-SENSE (tuned)", "TV-PDHG (tuned)"]
+    assert scores["TV-PDHG (tuned)"] > scores["zero-filled"] + 1
+    single = MRIReconstruction(size=32, coils=1, validation_size=2).baselines()
+    assert "CG-SENSE (tuned)" not in single
+
+
 def _net():
     torch.manual_seed(0)
     return ur.unroll(

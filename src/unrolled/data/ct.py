@@ -12,11 +12,11 @@ from torch import Tensor
 from ..algorithms import FISTA
 from ..core import register
 from ..core.checks import positive_int, positive_number
-from ..metrics import psnr, psnr_metric, ssim_metric
+from ..metrics import psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from ..priors import TV
 from .phantoms import random_ellipses, shepp_logan
-from .problem import Baseline, Problem
+from .problem import Baseline, Problem, tuned_weight
 
 #: The TV weights `CTReconstruction.baselines` tunes TV-FISTA over, on validation phantoms.
 TV_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -124,11 +124,8 @@ class CTReconstruction(Problem):
         """The TV weight of `TV_GRID` whose TV-FISTA (`TV_ITERATIONS`) reconstructs the first
         ``images`` validation phantoms best (PSNR)."""
         x, y = (t[:images] for t in self.validation)
-        scores = {}
-        for lam in TV_GRID:
-            estimate = self._tv(lam).run(y, self.operator, iterations=TV_ITERATIONS)
-            scores[lam] = float(psnr(estimate, x, 1.0))
-        return max(scores, key=scores.get)
+        run = lambda lam: self._tv(lam).run(y, self.operator, iterations=TV_ITERATIONS)  # noqa: E731
+        return tuned_weight(run, x, TV_GRID, self.metric)
 
     @staticmethod
     def _tv(lam: float) -> FISTA:

@@ -8,6 +8,7 @@ test`` does) and only its file is read, with nibabel: nilearn itself is never im
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -34,6 +35,7 @@ def mni_template_path() -> Path | None:
     return packaged_file("nilearn", MNI_T1)
 
 
+@functools.lru_cache(maxsize=2)  # the splits of one problem read the file once
 def _volume(path: str | Path | None) -> Tensor:
     """The template as axial slices ``(S, A, R)``, inferior first, anterior at the top of each
     slice, in [0, 1] (scaled by the tissue's 99.5th percentile)."""
@@ -101,4 +103,24 @@ def mni_slices(
     return F.interpolate(square[:, None], size=(size, size), mode="area")[:, 0].clamp(0, 1)
 
 
-__all__ = ["MNI_T1", "SPLITS", "mni_slices", "mni_template_path", "slice_split"]
+class SliceSampler:
+    """Random whole slices of one MNI split, each flipped left-right at random (the brain's
+    symmetric template makes either side plausible), from a seeded generator: the training
+    stream of `unrolled.data.MRIReconstruction` with ``images="mni"``.
+
+    ``sample(batch)`` returns ``(batch, 1, size, size)`` in [0, 1]; ``generator`` is the stream.
+    """
+
+    def __init__(self, split: str = "train", size: int = 128, seed: int = 0) -> None:
+        self.slices = mni_slices(split, size)[:, None]
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def sample(self, batch: int) -> Tensor:
+        batch = positive_int(batch, "batch")
+        g = self.generator
+        picked = self.slices[torch.randint(len(self.slices), (batch,), generator=g)]
+        flip = torch.rand(batch, generator=g) < 0.5
+        return torch.where(flip.view(-1, 1, 1, 1), picked.flip(-1), picked)
+
+
+__all__ = ["MNI_T1", "SPLITS", "SliceSampler", "mni_slices", "mni_template_path", "slice_split"]

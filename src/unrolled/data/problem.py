@@ -7,7 +7,7 @@ models), nothing in ``runs``, ``cli`` or ``train``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -63,6 +63,17 @@ class Problem:
         return repr(self)
 
 
+def tuned_weight(
+    method: Callable[[float], Tensor], x: Tensor, grid: Sequence[float], metric: Metric
+) -> float:
+    """The weight of ``grid`` whose estimate ``method(weight)`` scores best against ``x`` by
+    ``metric``: how a problem sets a classical method's regularisation on its validation set
+    (never on the test set). The first of equal scores wins."""
+    scores = [metric(method(w), x) for w in grid]
+    order = [-s if metric.higher_is_better else s for s in scores]
+    return grid[min(range(len(grid)), key=lambda i: (order[i] != order[i], order[i]))]
+
+
 class DeviceStream:
     """A training stream that draws on the training device: one ``torch.Generator`` per device,
     each seeded with the same seed, so that CPU runs stay bit-reproducible and a GPU run draws
@@ -106,4 +117,4 @@ class DeviceStream:
         """What else moves with the stream (nothing by default)."""
 
 
-__all__ = ["Baseline", "DeviceStream", "Problem"]
+__all__ = ["Baseline", "DeviceStream", "Problem", "tuned_weight"]

@@ -15,15 +15,29 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..algorithms import CG, PDHG
 from ..core import register
-from ..core.checks import positive_int
+from ..core.checks import choice, positive_int
 from ..metrics import psnr_metric, ssim_metric
 from ..ops import MRI, SENSE, BlockCS, Blur, Downsample, coil_maps, gaussian_kernel, masks
 from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
+from .mni import SliceSampler, mni_slices
 from .phantoms import smooth_phase
-from .problem import Baseline, Problem
+from .problem import Baseline, Problem, tuned_weight
 
+#: Where the images come from: ``"natural"``, the bundled photographs (`unrolled.data.images`,
+#: patches of the training images, the held-out images whole); ``"mni"``, axial slices of the
+#: MNI152 brain template (`unrolled.data.mni`: whole training slices, the validation and test
+#: slices, split by slice range).
+IMAGE_SETS = ("natural", "mni")
+#: MRI's classical baselines: TV-PDHG's iterations and the TV weights tuned over, CG-SENSE's
+#: iterations (stopped early, CG regularises) and the dampings tuned over; the grids bracket the
+#: weights the classical benchmark tuned (images in [0, 1], k-space σ 0.002).
+TV_ITERATIONS = 240
+MRI_TV_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
+CG_ITERATIONS = 30
+CG_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 #: The ridge weight of the linear baseline ``(AᴴA + ρI)⁻¹Aᴴy`` (zero-filling for single-coil MRI).
 LINEAR_RIDGE = 0.01
 
@@ -40,20 +54,34 @@ class _Restoration(Problem):
     metric = psnr_metric(1.0)
     extra_metrics = (ssim_metric(1.0),)
 
-    def __init__(self, size: int, seed: int, validation_size: int, grayscale: bool) -> None:
+    def __init__(
+        self,
+        size: int,
+        seed: int,
+        validation_size: int,
+        grayscale: bool,
+        images: str = "natural",
+    ) -> None:
         self.size = positive_int(size, "size")
         self.seed = seed
+        self.images = choice(images, "images", IMAGE_SETS)
+        validation_size = positive_int(validation_size, "validation_size")
         train_seed, val_seed, test_seed = _seeds(seed, 3)
         self.generator = torch.Generator().manual_seed(train_seed)
-        self._patches = ImagePatches("train", size, grayscale=grayscale)
+        if images == "mni":
+            if not grayscale:
+                raise ValueError("images: the MNI slices are grey; ask for grayscale=True")
+            self._patches: Any = SliceSampler("train", size)
+            x_val = mni_slices("validation", size)[:validation_size, None]
+            x_test = mni_slices("test", size)[:, None]
+        else:
+            self._patches = ImagePatches("train", size, grayscale=grayscale)
+            val_patches = ImagePatches("train", size, grayscale=grayscale, seed=val_seed)
+            x_val = val_patches.sample(validation_size)
+            names = split_images("test", grayscale)
+            x_test = torch.stack([center_crop(load_image(n, grayscale), size) for n in names])
         self._patches.generator = self.generator  # one stream: an exact resume restores it
-        val_patches = ImagePatches("train", size, grayscale=grayscale, seed=val_seed)
-        g = torch.Generator().manual_seed(val_seed)
-        self.validation = self._measure(
-            val_patches.sample(positive_int(validation_size, "validation_size")), g
-        )
-        names = split_images("test", grayscale)
-        x_test = torch.stack([center_crop(load_image(n, grayscale), size) for n in names])
+        self.validation = self._measure(x_val, torch.Generator().manual_seed(val_seed))
         self.test = self._measure(x_test, torch.Generator().manual_seed(test_seed))
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
@@ -74,6 +102,8 @@ class _Restoration(Problem):
         return {f"linear (ridge {LINEAR_RIDGE:g})": linear}
 
     def describe(self) -> str:
+        if self.images == "mni":
+            return f"{self!r}: MNI152 T1 axial slices (train, validation and test by slice range)"
         return f"{self!r}: patches of the training images, the held-out images to test"
 
 
@@ -141,6 +171,10 @@ class MRIReconstruction(_Restoration):
         coils: 1 (single-coil) or more (SENSE, maps from `unrolled.ops.coil_maps`).
         noise: k-space noise σ.
         seed, validation_size: as `Deblurring`.
+        images: ``"natural"`` (patches of the bundled photographs; the held-out photographs
+            centre-cropped to test) or ``"mni"`` (whole axial slices of the MNI152 T1 brain
+            template at ``size``: training, validation and test slices from disjoint slice
+            ranges, `unrolled.data.mni`).
 
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, size, size)``
     complex, ``y`` k-space, ``A`` the operator with one mask per sample.
@@ -155,6 +189,7 @@ class MRIReconstruction(_Restoration):
         noise: float = 0.002,
         seed: int = 0,
         validation_size: int = 32,
+        images: str = "natural",
     ) -> None:
         self.acceleration, self.center_fraction = acceleration, center_fraction
         self.coils = positive_int(coils, "coils")
@@ -163,7 +198,7 @@ class MRIReconstruction(_Restoration):
         self.noise = float(noise)
         masks.random_lines((size, size), acceleration, center_fraction)  # checks the arguments
         self.maps = coil_maps(coils, (size, size)) if coils > 1 else None
-        super().__init__(size, seed, validation_size, grayscale=True)
+        super().__init__(size, seed, validation_size, grayscale=True, images=images)
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
         B, n = x.shape[0], self.size
@@ -172,14 +207,45 @@ class MRIReconstruction(_Restoration):
         mask = masks.random_lines(
             (n, n), self.acceleration, self.center_fraction, generator=g, batch=B
         )
-        A = MRI(mask) if self.maps is None else SENSE(mask, self.maps)
+        A = self._operator(mask)
         y = add_noise(A(image), self.noise, g) * A.weights  # noise where k-space was sampled
         return image, y, A
+
+    def _operator(self, mask: Tensor) -> MRI | SENSE:
+        return MRI(mask) if self.maps is None else SENSE(mask, self.maps)
+
+    def tuned_weights(self, images: int = 4) -> dict[str, float]:
+        """The weights of TV-PDHG (over `MRI_TV_GRID`) and, with coils, CG-SENSE (over
+        `CG_GRID`) that reconstruct the first ``images`` validation slices or patches best
+        (PSNR of magnitudes); tuned once per problem and number of images."""
+        cache = self.__dict__.setdefault("_tuned", {})
+        if images not in cache:
+            x, y, A = self.validation
+            x, y, A = x[:images], y[:images], self._operator(A.mask[:images])
+            tuned = {"tv": tuned_weight(lambda w: _tv_pdhg(y, A, w), x, MRI_TV_GRID, self.metric)}
+            if self.coils > 1:
+                cg = lambda w: _cg_sense(y, A, w)  # noqa: E731
+                tuned["cg"] = tuned_weight(cg, x, CG_GRID, self.metric)
+            cache[images] = tuned
+        return dict(cache[images])
+
+    def baselines(self) -> dict[str, Baseline]:
+        """Zero-filling (``Aᴴy``), CG-SENSE with coils (`CG_ITERATIONS`, damping tuned) and
+        TV-PDHG (`TV_ITERATIONS`, weight tuned), the weights tuned on validation data."""
+        _, y, A = self.test
+        out: dict[str, Baseline] = {"zero-filled": lambda iterations: A.H(y)[None]}
+        if self.coils > 1:
+            out["CG-SENSE (tuned)"] = lambda iterations: _cg_sense(
+                y, A, self.tuned_weights()["cg"]
+            )[None]
+        out["TV-PDHG (tuned)"] = lambda iterations: _tv_pdhg(y, A, self.tuned_weights()["tv"])[None]
+        return out
 
     def __repr__(self) -> str:
         return (
             f"MRIReconstruction(size={self.size}, acceleration={self.acceleration}, "
-            f"coils={self.coils}, noise={self.noise}, seed={self.seed})"
+            f"coils={self.coils}, noise={self.noise}, seed={self.seed}"
+            + (f", images={self.images!r})" if self.images != "natural" else ")")
         )
 
 
@@ -271,6 +337,14 @@ class SuperResolution(_Restoration):
 
     def __repr__(self) -> str:
         return f"SuperResolution(size={self.size}, scale={self.scale}, noise={self.noise})"
+
+
+def _tv_pdhg(y: Tensor, A: Any, weight: float) -> Tensor:
+    return PDHG(threshold=weight).run(y, A, iterations=TV_ITERATIONS)
+
+
+def _cg_sense(y: Tensor, A: Any, damping: float) -> Tensor:
+    return CG(damping=damping).run(y, A, iterations=CG_ITERATIONS)
 
 
 def _noise_range(noise: Any) -> tuple[float, float]:
