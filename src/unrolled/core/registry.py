@@ -4,6 +4,7 @@ unrolled.create("ista", threshold=0.05)        # an Algorithm instance
 unrolled.create("lista", operator=A, layers=16) # a model (an nn.Module)
 unrolled.list_models()                         # every name
 unrolled.recipe_of("alista")                   # a model's training recipe
+unrolled.create("modl", weights="mri-8coil-4x") # a model with weights shipped in the package
 """
 
 from __future__ import annotations
@@ -96,8 +97,18 @@ def get(name: str) -> Callable[..., Any]:
     return _REGISTRY[key][1]
 
 
-def create(name: str, **kwargs: Any) -> Any:
-    """Build the registered algorithm or model ``name`` with keyword arguments ``kwargs``."""
+def create(name: str, weights: str | None = None, **kwargs: Any) -> Any:
+    """Build the registered algorithm or model ``name`` with keyword arguments ``kwargs``.
+
+    ``weights``: the name of weights shipped with the package for this model
+    (`unrolled.pretrained`, e.g. ``create("modl", weights="mri-8coil-4x")``): the model is
+    built as they were trained and loaded with them, in evaluation mode.
+    """
+    if weights is not None:
+        from ..pretrained import load
+
+        get(name)
+        return load(name, weights, **kwargs)
     return get(name)(**kwargs)
 
 
