@@ -13,13 +13,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..algorithms import PDHG
 from ..core import create
-from ..data import Deblurring, MRIReconstruction, add_noise
+from ..data import Deblurring, add_noise
 from ..data.images import center_crop, load_image
-from ..data.phantoms import smooth_phase
 from ..metrics import psnr
-from ..ops import MRI, Blur, masks, random_motion_kernel
+from ..ops import Blur, random_motion_kernel
 from ..train import fit
 
 #: Weights tried for the classical method, tuned on a training image (never the test image).
@@ -28,11 +26,12 @@ GRID = tuple(10 ** (k / 2) for k in range(-8, -1))
 
 @dataclass(frozen=True)
 class ImagingDemo:
-    """What the demo measured: PSNR (dB) of each panel, the classical method's tuned weight."""
+    """What the demo measured: PSNR (dB) of each method, the classical method's tuned weight
+    (None for the tasks with shipped weights, whose problem tunes several)."""
 
     task: str
     psnr: dict[str, float]
-    weight: float
+    weight: float | None
     figure: Path
 
 
@@ -48,20 +47,6 @@ class _Task:
     naive_fn: Callable[[Tensor, Any], Tensor]
     operator: Callable[[int, torch.Generator], Any]  # (size, generator) -> a test operator
     noise: float
-
-
-def _mri(seed: int, size: int) -> _Task:
-    return _Task(
-        MRIReconstruction(size=size, acceleration=4, coils=1, seed=seed, validation_size=16),
-        "modl",
-        {"layers": 5, "width": 32, "batch_norm": False},
-        "zero-filled",
-        "TV (PDHG, 200 it.)",
-        lambda y, A, w: PDHG(threshold=w).run(y, A, iterations=200),
-        lambda y, A: A.H(y),
-        lambda n, g: MRI(masks.random_lines((n, n), 4, 0.08, generator=g)),
-        0.002,
-    )
 
 
 def _deblur(seed: int, size: int) -> _Task:
@@ -85,14 +70,26 @@ def _deblur(seed: int, size: int) -> _Task:
     )
 
 
-TASKS = {"mri": _mri, "deblur": _deblur}
+TASKS = {"deblur": _deblur}
 
 
-def _image(name: str, size: int, complex_: bool, g: torch.Generator) -> Tensor:
-    x = center_crop(load_image(name), size)[None]  # (1, 1, n, n)
-    if not complex_:
-        return x
-    return x[:, 0].to(torch.complex64) * smooth_phase((size, size), generator=g)
+@dataclass(frozen=True)
+class _Shipped:
+    """A task shown with weights shipped in the package (`unrolled.pretrained`), measured on
+    the held-out test set of the problem they were trained on."""
+
+    model: str
+    weights: str
+    samples: str  # what the test samples are called
+    shown: Callable[[int], list[int]]  # test-set size -> the samples in the figure
+
+
+PRETRAINED = {
+    "mri": _Shipped("modl", "mri-8coil-4x", "held-out test slices", lambda n: [n // 2]),
+    "ct": _Shipped(
+        "learned-primal-dual", "ct-30-angles", "test phantoms (Shepp-Logan first)", lambda n: [0, 1]
+    ),
+}
 
 
 def _psnr(x_hat: Tensor, x: Tensor) -> float:
@@ -101,7 +98,7 @@ def _psnr(x_hat: Tensor, x: Tensor) -> float:
 
 def run_imaging_demo(
     task: str,
-    seconds: float,
+    seconds: float | None,
     run_dir: str | os.PathLike[str],
     seed: int = 0,
     patch: int = 64,
@@ -109,15 +106,29 @@ def run_imaging_demo(
     log: Callable[[str], None] = print,
     train: Mapping[str, Any] | None = None,
 ) -> ImagingDemo:
-    """Train the task's network for ``seconds``, then draw the before/after figure.
+    """The imaging demo of ``task``: a learned network beside the tuned classical methods on
+    held-out data, with a before/after figure (``run_dir/<task>.png``).
 
-    The test image (``camera``, held out of training) is measured with an operator drawn from
-    the training distribution; the classical method's weight is tuned on a training image
-    (``ascent``) measured the same way. ``train``: more `fit` settings (``device``,
-    ``precision``, ``compile``); the figure is made on the CPU.
+    ``mri`` and ``ct`` (`PRETRAINED`): the network comes with the package, trained on the
+    task's problem (MoDL on 8-coil 4x MRI of MNI152 brain slices; learned primal-dual on
+    30-angle low-dose CT of ellipse phantoms); the held-out test set is reconstructed by it and
+    by the problem's baselines (zero-filling, CG-SENSE and TV-PDHG; filtered back-projection
+    and TV-FISTA; weights tuned on validation samples), and ``seconds`` > 0 fine-tunes it
+    first (optional; default none).
+
+    ``deblur``: the network trains for ``seconds`` (default 150); the test image (``camera``,
+    held out of training) is measured with an operator drawn from the training distribution;
+    the classical method's weight is tuned on a training image (``ascent``) measured the same
+    way.
+
+    ``train``: more `fit` settings (``device``, ``precision``, ``compile``); the figure is made
+    on the CPU.
     """
+    if task in PRETRAINED:
+        return _pretrained_demo(task, seconds or 0.0, Path(run_dir), log, train or {})
+    seconds = 150.0 if seconds is None else seconds
     if task not in TASKS:
-        raise ValueError(f"task: expected one of {sorted(TASKS)}, got {task!r}")
+        raise ValueError(f"task: expected one of {sorted([*TASKS, *PRETRAINED])}, got {task!r}")
     spec = TASKS[task](seed, patch)
     run_dir = Path(run_dir)
     net = create(spec.model, operator=spec.problem.operator, **spec.model_kwargs)
@@ -138,45 +149,90 @@ def run_imaging_demo(
     net.cpu()
     log(f"trained in {time.perf_counter() - t0:.0f} s")
     g = torch.Generator().manual_seed(seed + 1)
-    is_complex = task == "mri"
     A = spec.operator(test_size, g)
     measured = {}
     for name in ("ascent", "camera"):
-        x = _image(name, test_size, is_complex, g)
-        y = add_noise(A(x), spec.noise, g)
-        measured[name] = (x, y * A.weights if task == "mri" else y)
+        x = center_crop(load_image(name), test_size)[None]
+        measured[name] = (x, add_noise(A(x), spec.noise, g))
     x_tr, y_tr = measured["ascent"]
     with torch.no_grad():
         weight = max(GRID, key=lambda w: _psnr(spec.classical_fn(y_tr, A, w), x_tr))
         x, y = measured["camera"]
         net.eval()
         panels = {
-            "ground truth": x,
             spec.measurement: spec.naive_fn(y, A),
             spec.classical: spec.classical_fn(y, A, weight),
             f"{spec.model} ({net.layers} layers)": net(y, A),
         }
-    scores = {k: _psnr(v, x) for k, v in list(panels.items())[1:]}
-    figure = _figure(panels, scores, run_dir / f"{task}.png")
+    scores = {k: _psnr(v, x) for k, v in panels.items()}
+    figure = _figure(panels, x, run_dir / f"{task}.png")
     for name, value in scores.items():
         log(f"  {name:>24}: {value:6.2f} dB")
     log(f"Wrote {figure}")
     return ImagingDemo(task, scores, weight, figure)
 
 
-def _figure(panels: dict[str, Tensor], scores: dict[str, float], path: Path) -> Path:
+def _pretrained_demo(
+    task: str, seconds: float, run_dir: Path, log: Callable[[str], None], train: Mapping[str, Any]
+) -> ImagingDemo:
+    from .. import pretrained
+
+    spec = PRETRAINED[task]
+    entry = pretrained.info(spec.model, spec.weights)
+    problem = entry.build_problem(validation_size=4)  # four samples tune the baselines
+    net = pretrained.load(spec.model, spec.weights, operator=problem.operator)
+    trained = entry.trained
+    log(
+        f"{spec.model} with its shipped weights {spec.weights!r} (trained {trained['steps']} "
+        f"steps, {trained['seconds'] / 60:.0f} min on {trained['device']}): {problem.describe()}"
+    )
+    if seconds > 0:
+        log(f"fine-tuning for {seconds:g} s -> {run_dir}")
+        fit(net, problem, max_seconds=seconds, run_dir=run_dir, patience=None, **train)
+        net.cpu().eval()
+    x, y, *A = problem.test
+    metric = problem.metric
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        estimates = {name: run(1)[-1] for name, run in problem.baselines().items()}
+        classical_seconds = time.perf_counter() - t0
+        estimates[f"{spec.model} ({net.layers} layers)"] = net(y, *A)
+    scores = {k: metric(v, x) for k, v in estimates.items()}
+    log(
+        f"Mean {metric.label} over the {len(x)} {spec.samples} (classical methods "
+        f"{classical_seconds:.0f} s, their weights tuned on validation samples):"
+    )
+    for label, value in scores.items():
+        log(f"  {label:>24}: {metric.format(value)} dB")
+    rows = spec.shown(len(x))
+    figure = _figure({k: v[rows] for k, v in estimates.items()}, x[rows], run_dir / f"{task}.png")
+    log(f"Wrote {figure} (test samples {', '.join(map(str, rows))})")
+    return ImagingDemo(task, scores, None, figure)
+
+
+def _figure(panels: dict[str, Tensor], x: Tensor, path: Path) -> Path:
+    """One row per sample of ``x`` ``(R, ...)``: the truth, then each panel ``(R, ...)`` with
+    its PSNR against it in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.9), dpi=110)
-    for ax, (name, image) in zip(axes, panels.items(), strict=True):
-        shown = image.detach()[0].abs() if image.is_complex() else image.detach()[0, 0]
-        ax.imshow(shown.clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
-        title = name if name not in scores else f"{name}\n{scores[name]:.2f} dB"
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
+    columns = {"ground truth": x, **panels}
+    rows = x.shape[0]
+    fig, axes = plt.subplots(
+        rows, len(columns), figsize=(3.2 * len(columns), 3.9 * rows), dpi=110, squeeze=False
+    )
+    for r in range(rows):
+        for ax, (name, images) in zip(axes[r], columns.items(), strict=True):
+            image = images[r : r + 1].detach()
+            shown = image[0].abs() if image.is_complex() else image[0, 0]
+            ax.imshow(shown.clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+            title = (
+                name if name == "ground truth" else f"{name}\n{_psnr(image, x[r : r + 1]):.2f} dB"
+            )
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
