@@ -49,7 +49,7 @@ def test_mri_demo_shows_shipped_weights_against_the_tuned_baselines(tmp_path, ca
 
     import unrolled as ur
     from unrolled import pretrained
-    from unrolled.data import restoration
+    from unrolled.data import classical
 
     if ur.data.mni_template_path() is None:
         pytest.skip("the nilearn wheel (MNI152 template) is absent")
@@ -58,7 +58,7 @@ def test_mri_demo_shows_shipped_weights_against_the_tuned_baselines(tmp_path, ca
     torch.manual_seed(0)
     net = ur.create("modl", operator=ur.create(**problem).operator, **model)
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "weights")
-    monkeypatch.setattr(restoration, "TV_ITERATIONS", 20)  # the path, not TV's convergence
+    monkeypatch.setattr(classical, "TV_PDHG_ITERATIONS", 20)  # the path, not TV's convergence
     pretrained.save(
         net, "modl", "mri-8coil-4x", model_kwargs=model, problem=problem,
         trained={"steps": 3, "seconds": 60.0, "device": "cpu"}, results={}, check={},

@@ -37,6 +37,9 @@ def test_the_protocol(name, monkeypatch):
     if name == "ct-reconstruction":  # its TV baseline tunes on a grid: one weight is enough
         monkeypatch.setattr(ur.data.ct, "TV_GRID", (10.0,))
         monkeypatch.setattr(ur.data.ct, "TV_ITERATIONS", 5)
+    for constant in dir(ur.data.classical):  # the imaging baselines: the path, not convergence
+        if constant.endswith("_ITERATIONS"):
+            monkeypatch.setattr(ur.data.classical, constant, 5)
     p = BUILDERS[name]()
     assert isinstance(p, Problem) and ur.core.get(name) is type(p)
     sample, validation, test = p.sample(2), p.validation, p.test

@@ -7,7 +7,7 @@ import torch
 
 import unrolled as ur
 from tests.train.test_fit import Kill, kill_at
-from unrolled.data import Deblurring, MRIReconstruction
+from unrolled.data import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from unrolled.data.images import TEST_IMAGES
 from unrolled.nn import DnCNN
 from unrolled.ops import SENSE, Blur
@@ -66,18 +66,41 @@ def test_mri_on_mni_slices_trains_validates_and_tests_on_disjoint_slices():
 
 
 def test_mri_baselines_tune_on_validation_and_beat_zero_filling(monkeypatch):
-    from unrolled.data import restoration
+    from unrolled.data import classical, restoration
 
-    monkeypatch.setattr(restoration, "TV_ITERATIONS", 30)
+    monkeypatch.setattr(classical, "TV_PDHG_ITERATIONS", 30)
     p = MRIReconstruction(size=32, coils=4, validation_size=2)
-    weights = p.tuned_weights(images=2)
-    assert weights["tv"] in restoration.MRI_TV_GRID and weights["cg"] in restoration.CG_GRID
+    weights = p.tuned_weights()
+    assert weights["TV-PDHG (tuned)"] in restoration.MRI_TV_GRID
+    assert weights["CG-SENSE (tuned)"] in restoration.CG_GRID
     x = p.test[0]
     scores = {k: p.metric(run(1)[-1], x) for k, run in p.baselines().items()}
     assert list(scores) == ["zero-filled", "CG-SENSE (tuned)", "TV-PDHG (tuned)"]
     assert scores["TV-PDHG (tuned)"] > scores["zero-filled"] + 1
     single = MRIReconstruction(size=32, coils=1, validation_size=2).baselines()
     assert "CG-SENSE (tuned)" not in single
+
+
+@pytest.mark.parametrize(
+    ("problem", "names"),
+    [
+        (
+            lambda: Deblurring(size=24, kernel_size=5, validation_size=2),
+            ["Wiener (tuned)", "TV-ADMM (tuned)"],
+        ),
+        (lambda: CompressiveImaging(size=33, validation_size=2), ["TV-FISTA (tuned)"]),
+        (lambda: SuperResolution(size=24, validation_size=2), ["HQS-TV (tuned)"]),
+    ],
+)
+def test_restoration_baselines_are_the_linear_start_and_tuned_classical_methods(problem, names):
+    p = problem()
+    baselines = p.baselines()
+    assert list(baselines) == ["linear (ridge 0.01)", *names]
+    x = p.test[0]
+    linear = p.metric(baselines["linear (ridge 0.01)"](1)[-1], x)
+    best = max(p.metric(baselines[n](1)[-1], x) for n in names)
+    assert best > linear  # tuned on validation patches, better on the held-out images
+    assert set(p.tuned_weights()) == set(names)
 
 
 def _net():

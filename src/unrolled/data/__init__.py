@@ -13,7 +13,7 @@ the splits); bundled images split by image into train and test
 (`unrolled.data.measurements`).
 """
 
-from . import images, measurements, mni, phantoms
+from . import classical, images, measurements, mni, phantoms
 from .completion import RatingCompletion
 from .ct import CTReconstruction
 from .images import ImagePatches, load_image, mri_slice, test_images
@@ -42,6 +42,7 @@ __all__ = [
     "SparseCoding",
     "SuperResolution",
     "add_noise",
+    "classical",
     "estimate_noise_level",
     "images",
     "kfold",

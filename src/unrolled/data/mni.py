@@ -35,7 +35,6 @@ def mni_template_path() -> Path | None:
     return packaged_file("nilearn", MNI_T1)
 
 
-@functools.lru_cache(maxsize=2)  # the splits of one problem read the file once
 def _volume(path: str | Path | None) -> Tensor:
     """The template as axial slices ``(S, A, R)``, inferior first, anterior at the top of each
     slice, in [0, 1] (scaled by the tissue's 99.5th percentile)."""
@@ -47,13 +46,18 @@ def _volume(path: str | Path | None) -> Tensor:
                 "pip install --no-deps nilearn (make test does), or pass path= to a copy of "
                 f"{Path(MNI_T1).name}"
             )
+    return _read(str(path))
+
+
+@functools.lru_cache(maxsize=2)  # the splits of one problem read the file once
+def _read(path: str) -> Tensor:
     try:
         import nibabel
     except ImportError:
         raise ImportError(
             "reading the MNI template needs nibabel: pip install 'unrolled[imaging]'"
         ) from None
-    data = torch.from_numpy(nibabel.load(str(path)).get_fdata()).float()  # (R, A, S)
+    data = torch.from_numpy(nibabel.load(path).get_fdata()).float()  # (R, A, S)
     axial = data.permute(2, 1, 0).flip(1)  # (S, A, R), anterior at the top of each slice
     scale = torch.quantile(axial[axial > 0].flatten()[::7], 0.995)
     return (axial / scale).clamp(0, 1)

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..algorithms import CG, PDHG
 from ..core import register
 from ..core.checks import choice, positive_int
 from ..metrics import psnr_metric, ssim_metric
 from ..ops import MRI, SENSE, BlockCS, Blur, Downsample, coil_maps, gaussian_kernel, masks
+from . import classical
 from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .mni import SliceSampler, mni_slices
@@ -31,12 +31,9 @@ from .problem import Baseline, Problem, tuned_weight
 #: MNI152 brain template (`unrolled.data.mni`: whole training slices, the validation and test
 #: slices, split by slice range).
 IMAGE_SETS = ("natural", "mni")
-#: MRI's classical baselines: TV-PDHG's iterations and the TV weights tuned over, CG-SENSE's
-#: iterations (stopped early, CG regularises) and the dampings tuned over; the grids bracket the
-#: weights the classical benchmark tuned (images in [0, 1], k-space σ 0.002).
-TV_ITERATIONS = 240
+#: MRI's classical baselines' grids: TV weights, CG-SENSE's dampings (images in [0, 1], k-space
+#: σ 0.002; they bracket what the classical benchmark tuned).
 MRI_TV_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
-CG_ITERATIONS = 30
 CG_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 #: The ridge weight of the linear baseline ``(AᴴA + ρI)⁻¹Aᴴy`` (zero-filling for single-coil MRI).
 LINEAR_RIDGE = 0.01
@@ -49,7 +46,8 @@ def _seeds(seed: int, count: int) -> list[int]:
 class _Restoration(Problem):
     """Shared machinery: patches, seeded streams, fixed validation and test sets. Scored by
     PSNR (dB, data range 1; magnitudes for complex images), SSIM reported beside it; the
-    baseline is the linear reconstruction ``(AᴴA + 0.01 I)⁻¹Aᴴy``."""
+    baselines are the linear reconstruction ``(AᴴA + 0.01 I)⁻¹Aᴴy`` (zero-filling for MRI) and
+    the task's classical methods (`classical`), their weights tuned on the validation set."""
 
     metric = psnr_metric(1.0)
     extra_metrics = (ssim_metric(1.0),)
@@ -96,10 +94,38 @@ class _Restoration(Problem):
         """An operator of the task (the validation set's): what a model sizes itself from."""
         return self.validation[2]
 
-    def baselines(self) -> dict[str, Baseline]:
+    def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
+        """The classical methods `baselines` runs, by name: ``(method, weights tried)``."""
+        return {}
+
+    def tuned_weights(self) -> dict[str, float]:
+        """The weight of each `classical` method that reconstructs the validation set best
+        (the problem's metric); tuned once per problem."""
+        if "_tuned" not in self.__dict__:
+            x, y, A = self.validation
+            self._tuned = {
+                name: tuned_weight(lambda w, run=run: run(y, A, w), x, weights, self.metric)
+                for name, (run, weights) in self.classical().items()
+            }
+        return dict(self._tuned)
+
+    def _linear(self) -> tuple[str, Baseline]:
         _, y, A = self.test
-        linear = lambda iterations: A.solve_gram(A.H(y), LINEAR_RIDGE)[None]  # noqa: E731
-        return {f"linear (ridge {LINEAR_RIDGE:g})": linear}
+        return f"linear (ridge {LINEAR_RIDGE:g})", lambda iterations: A.solve_gram(
+            A.H(y), LINEAR_RIDGE
+        )[None]
+
+    def baselines(self) -> dict[str, Baseline]:
+        """A linear reconstruction, then each `classical` method at its weight tuned on the
+        validation set (`tuned_weights`)."""
+        _, y, A = self.test
+        name, linear = self._linear()
+        out: dict[str, Baseline] = {name: linear}
+        for method, (run, _) in self.classical().items():
+            out[method] = lambda iterations, run=run, method=method: run(
+                y, A, self.tuned_weights()[method]
+            )[None]
+        return out
 
     def describe(self) -> str:
         if self.images == "mni":
@@ -143,6 +169,13 @@ class Deblurring(_Restoration):
         self.noise = _noise_range(noise)
         self.channels = 1 if grayscale else 3
         super().__init__(size, seed, validation_size, grayscale)
+
+    def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
+        """The Wiener filter and TV-ADMM."""
+        return {
+            "Wiener (tuned)": (classical.wiener, classical.grid(3e-2)),
+            "TV-ADMM (tuned)": (classical.tv_admm, classical.grid(3e-3)),
+        }
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Blur]:
         B = x.shape[0]
@@ -214,32 +247,14 @@ class MRIReconstruction(_Restoration):
     def _operator(self, mask: Tensor) -> MRI | SENSE:
         return MRI(mask) if self.maps is None else SENSE(mask, self.maps)
 
-    def tuned_weights(self, images: int = 4) -> dict[str, float]:
-        """The weights of TV-PDHG (over `MRI_TV_GRID`) and, with coils, CG-SENSE (over
-        `CG_GRID`) that reconstruct the first ``images`` validation slices or patches best
-        (PSNR of magnitudes); tuned once per problem and number of images."""
-        cache = self.__dict__.setdefault("_tuned", {})
-        if images not in cache:
-            x, y, A = self.validation
-            x, y, A = x[:images], y[:images], self._operator(A.mask[:images])
-            tuned = {"tv": tuned_weight(lambda w: _tv_pdhg(y, A, w), x, MRI_TV_GRID, self.metric)}
-            if self.coils > 1:
-                cg = lambda w: _cg_sense(y, A, w)  # noqa: E731
-                tuned["cg"] = tuned_weight(cg, x, CG_GRID, self.metric)
-            cache[images] = tuned
-        return dict(cache[images])
+    def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
+        """CG-SENSE with coils and TV-PDHG."""
+        out = {"CG-SENSE (tuned)": (classical.cg_sense, CG_GRID)} if self.coils > 1 else {}
+        return {**out, "TV-PDHG (tuned)": (classical.tv_pdhg, MRI_TV_GRID)}
 
-    def baselines(self) -> dict[str, Baseline]:
-        """Zero-filling (``Aᴴy``), CG-SENSE with coils (`CG_ITERATIONS`, damping tuned) and
-        TV-PDHG (`TV_ITERATIONS`, weight tuned), the weights tuned on validation data."""
+    def _linear(self) -> tuple[str, Baseline]:
         _, y, A = self.test
-        out: dict[str, Baseline] = {"zero-filled": lambda iterations: A.H(y)[None]}
-        if self.coils > 1:
-            out["CG-SENSE (tuned)"] = lambda iterations: _cg_sense(
-                y, A, self.tuned_weights()["cg"]
-            )[None]
-        out["TV-PDHG (tuned)"] = lambda iterations: _tv_pdhg(y, A, self.tuned_weights()["tv"])[None]
-        return out
+        return "zero-filled", lambda iterations: A.H(y)[None]
 
     def __repr__(self) -> str:
         return (
@@ -282,6 +297,10 @@ class CompressiveImaging(_Restoration):
         """The task's operator for images of ``shape``: the same Φ on every block."""
         g = torch.Generator().manual_seed(self.matrix_seed)
         return BlockCS(shape, self.block, ratio=self.ratio, generator=g)
+
+    def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
+        """TV-FISTA."""
+        return {"TV-FISTA (tuned)": (classical.tv_fista, classical.grid(1e-2))}
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, BlockCS]:
         return x, self.A(x), self.A
@@ -326,6 +345,10 @@ class SuperResolution(_Restoration):
         self.noise = _noise_range(noise)
         super().__init__(size, seed, validation_size, grayscale=True)
 
+    def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
+        """TV by half-quadratic splitting."""
+        return {"HQS-TV (tuned)": (classical.hqs_tv, classical.grid(3e-3))}
+
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Downsample]:
         B, s = x.shape[0], self.scale
         lo, hi = self.kernel_sigma
@@ -337,14 +360,6 @@ class SuperResolution(_Restoration):
 
     def __repr__(self) -> str:
         return f"SuperResolution(size={self.size}, scale={self.scale}, noise={self.noise})"
-
-
-def _tv_pdhg(y: Tensor, A: Any, weight: float) -> Tensor:
-    return PDHG(threshold=weight).run(y, A, iterations=TV_ITERATIONS)
-
-
-def _cg_sense(y: Tensor, A: Any, damping: float) -> Tensor:
-    return CG(damping=damping).run(y, A, iterations=CG_ITERATIONS)
 
 
 def _noise_range(noise: Any) -> tuple[float, float]:
