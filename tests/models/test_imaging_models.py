@@ -105,6 +105,15 @@ def test_varnet_iteration_without_a_regulariser_is_gradient_descent():
     assert len(net.slots["regulariser"]) == 3  # one U-Net per cascade
 
 
+def test_untrained_varnet_is_gradient_descent_and_the_papers_start_is_not():
+    A, _, y = _mri()
+    net = ur.create("varnet", operator=A, layers=3, width=4, pools=1)
+    with torch.no_grad():
+        torch.testing.assert_close(net(y, A), VarNetIteration().run(y, A, iterations=3))
+        paper = ur.create("varnet", operator=A, layers=3, width=4, pools=1, zero_start=False)
+        assert (paper(y, A) - net(y, A)).abs().max() > 1e-3
+
+
 def test_learned_primal_dual_with_its_defaults_is_landweber():
     for A, _, y in (_blur(), _mri()):
         x = LearnedPrimalDualIteration().run(y, A, iterations=3)

@@ -20,20 +20,31 @@ class NormUNet(nn.Module):
     ``s·u + m`` out, ``m`` and ``s`` each image's mean and standard deviation, so the U-Net sees
     the same scale whatever the data's.
 
+    ``zero_start=True`` makes it a correction that is exactly zero before training: the U-Net's
+    last convolution starts at zero and the mean is not added back (``s·u`` out). E2E VarNet's
+    regulariser uses it (see `varnet`).
+
     Shapes: ``(B, C, H, W)`` or ``(B, H, W)`` real, C = ``channels``.
     """
 
-    def __init__(self, channels: int, width: int = 18, pools: int = 4) -> None:
+    def __init__(
+        self, channels: int, width: int = 18, pools: int = 4, zero_start: bool = False
+    ) -> None:
         super().__init__()
         self.channels = channels
         self.unet = UNet(channels, width, pools)
+        self.zero_start = zero_start
+        if zero_start:
+            nn.init.zeros_(self.unet.out.weight)
+            nn.init.zeros_(self.unet.out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         image = as_image(x, self.channels)
         mean = image.mean(dim=(1, 2, 3), keepdim=True)
         # ε inside the root: a constant (e.g. all-zero) image gets a finite gradient
         std = (image.var(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()
-        return (self.unet((image - mean) / std) * std + mean).reshape(x.shape)
+        out = self.unet((image - mean) / std) * std
+        return (out if self.zero_start else out + mean).reshape(x.shape)
 
 
 def varnet_iteration(**overrides: Any) -> GD:
@@ -70,6 +81,7 @@ def varnet(
     width: int = 18,
     pools: int = 4,
     backprop: str = "full",
+    zero_start: bool = True,
 ) -> Any:
     """E2E VarNet (Sriram et al. 2020, "End-to-end variational networks for accelerated MRI
     reconstruction"): 12 cascades of `varnet_iteration` (gradient descent from Aᴴy), each with its own `NormUNet` (width 18, 4
@@ -79,13 +91,21 @@ def varnet(
     Departures from the paper: the cascades act on the combined image with known coil maps
     (the operator's, e.g. `unrolled.ops.SENSE`) instead of on multi-coil k-space with a
     sensitivity-estimation network; the gradient step is the image-domain form of the paper's
-    k-space soft data consistency.
+    k-space soft data consistency; and the regulariser starts at zero (``zero_start``), so the
+    untrained network is gradient descent from ``Aᴴy``. The paper's ``NormUnet`` adds the
+    image's mean back and starts from a random last layer: each cascade then subtracts a random
+    image of the data's scale. Trained 2150 steps on an H200 (8-coil 4x, 64² patches) that
+    network ended 1.9 dB PSNR above zero-filling and 6.8 dB below TV. Measured here (6
+    cascades of width 12, 8-coil 4x 64² patches, 200 steps of the recipe, validation PSNR):
+    the paper's start 13.0 dB untrained, 27.1 dB trained; zero start 29.6 untrained, 31.0
+    trained (zero-filling 23.4).
 
     Args:
         operator: the forward model, real or complex images.
         layers: cascades.
         width, pools: each cascade's U-Net.
         backprop: ``"full"`` or ``"checkpoint"``.
+        zero_start: the regulariser starts at zero (default); False: the paper's `NormUNet`.
     """
     channels, is_complex = image_channels(operator, "varnet")
     return unroll(
@@ -93,7 +113,9 @@ def varnet(
         layers,
         learn="step",
         replace={
-            "regulariser": lambda k: real_network(NormUNet(channels, width, pools), is_complex)
+            "regulariser": lambda k: real_network(
+                NormUNet(channels, width, pools, zero_start=zero_start), is_complex
+            )
         },
         operator=operator,
         backprop=backprop,
