@@ -5,6 +5,7 @@ Parts (each merges into benchmarks/results/imaging_classical.json):
 
     python benchmarks/imaging_classical.py --part cs        # block CS 33×33, 25 % and 50 %
     python benchmarks/imaging_classical.py --part mri       # single- and 8-coil, 4× and 8×
+    python benchmarks/imaging_classical.py --part mri-mni   # the same on MNI152 brain slices
     python benchmarks/imaging_classical.py --part deblur    # Gaussian and motion blur, σ = 2.55, 7.65
     python benchmarks/imaging_classical.py --part sr        # ×2 and ×4
     python benchmarks/imaging_classical.py --part speed     # operators against naive ones, 256×256
@@ -12,7 +13,9 @@ Parts (each merges into benchmarks/results/imaging_classical.json):
     python benchmarks/imaging_classical.py --table          # the README's tables
 
 Images: the held-out test images of `unrolled.data.images` (grey, centre crops of ``--size``
-pixels; for MRI also matplotlib's MRI slice, every image given a smooth random phase). Each
+pixels; for MRI also matplotlib's MRI slice, every image given a smooth random phase); for
+``mri-mni`` the held-out test slices of the MNI152 T1 brain (`unrolled.data.mni`, 128 px, a
+smooth random phase each), tuned on four training slices. Each
 method's regularisation weight is chosen on *training* images (a grid, best mean PSNR) and then
 applied to the test images unchanged, so no test image tunes anything. PSNR (dB) and SSIM are
 means over the test images with data range 1 (magnitudes for MRI); time is the wall time of the
@@ -35,7 +38,7 @@ import torch.nn.functional as F
 
 from common import merge_results
 from unrolled.algorithms import ADMM, CG, FISTA, HQS, PDHG
-from unrolled.data import add_noise, load_image, mri_slice, smooth_phase, test_images
+from unrolled.data import add_noise, load_image, mni_slices, mri_slice, smooth_phase, test_images
 from unrolled.data.images import center_crop
 from unrolled.metrics import psnr, ssim
 from unrolled.ops import (
@@ -172,15 +175,50 @@ def _mri_images(size: int, names: tuple[str, ...] | None, seed: int) -> torch.Te
     grey = _grey_images(size, names)[:, 0]
     if names is None:  # the test set adds the MRI slice
         grey = torch.cat([center_crop(mri_slice(), size)[None], grey])
+    return _phased(grey, seed)
+
+
+#: MNI slices' side in the MRI parts (the template's 1 mm grid is 197×233; 128 px: 1.8 mm).
+MNI_SIZE = 128
+#: Training slices that tune the weights (every k-th, from the whole training range).
+MNI_TUNING = 4
+
+
+def _phased(magnitudes: torch.Tensor, seed: int) -> torch.Tensor:
+    """Magnitudes ``(N, H, W)`` in [0, 1] with a smooth random phase each (complex)."""
     g = torch.Generator().manual_seed(seed)
-    phases = torch.stack([smooth_phase((size, size), generator=g) for _ in grey])
-    return grey.to(torch.complex64) * phases
+    shape = tuple(magnitudes.shape[-2:])
+    phases = torch.stack([smooth_phase(shape, generator=g) for _ in magnitudes])
+    return magnitudes.to(torch.complex64) * phases
 
 
-def mri(args: argparse.Namespace) -> dict:
-    size = args.size
-    x_test = _mri_images(size, None, args.seed)
-    x_train = _mri_images(size, TRAIN_FOR_TUNING, args.seed + 1)
+def mni_images(split: str, seed: int) -> torch.Tensor:
+    """MNI152 slices of ``split`` at `MNI_SIZE` with a smooth random phase each (complex):
+    the test slices, or `MNI_TUNING` training slices spread over the training range."""
+    slices = mni_slices(split, MNI_SIZE)
+    if split == "train":
+        slices = slices[torch.linspace(0, len(slices) - 1, MNI_TUNING).round().long()]
+    return _phased(slices, seed)
+
+
+def mri_mni(args: argparse.Namespace) -> dict:
+    """The MRI part on held-out MNI152 brain slices (tuned on training slices)."""
+    out = mri(args, mni_images("test", args.seed), mni_images("train", args.seed + 1))
+    out["images"] = f"MNI152 T1 test slices at {MNI_SIZE} px (unrolled.data.mni)"
+    out.pop("names")
+    return out
+
+
+def mri(
+    args: argparse.Namespace,
+    x_test: torch.Tensor | None = None,
+    x_train: torch.Tensor | None = None,
+) -> dict:
+    """The MRI part: the natural test images and the MRI slice (or the images given)."""
+    if x_test is None or x_train is None:
+        x_test = _mri_images(args.size, None, args.seed)
+        x_train = _mri_images(args.size, TRAIN_FOR_TUNING, args.seed + 1)
+    size = x_test.shape[-1]
     noise = 0.002  # k-space noise (orthonormal FFT: the same σ per image pixel)
     its = args.iterations
     out: dict = {
@@ -452,6 +490,7 @@ def markdown(data: dict) -> str:
     for part, title in (
         ("cs", "Block CS 33×33"),
         ("mri", "MRI"),
+        ("mri_mni", "MRI, MNI152 brain slices"),
         ("deblur", "Deblurring"),
         ("sr", "Super-resolution"),
     ):
@@ -506,7 +545,15 @@ def markdown(data: dict) -> str:
     return "\n".join(rows).strip()
 
 
-PARTS = {"cs": cs, "mri": mri, "deblur": deblur, "sr": sr, "speed": speed, "cg-memory": cg_memory}
+PARTS = {
+    "cs": cs,
+    "mri": mri,
+    "mri-mni": mri_mni,
+    "deblur": deblur,
+    "sr": sr,
+    "speed": speed,
+    "cg-memory": cg_memory,
+}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -44,3 +44,19 @@ def test_bicubic_is_aligned_with_downsample(bench):
     x = torch.arange(16.0).view(1, 1, 4, 4)  # linear ramps: cubic interpolation is exact inside
     up = bench.bicubic(x[..., ::2, ::2], 2)
     torch.testing.assert_close(up[..., :3, :3], x[..., :3, :3])
+
+
+def test_the_mri_part_on_mni_slices(bench, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("nibabel")
+    from unrolled.data import mni_template_path
+
+    if mni_template_path() is None:
+        pytest.skip("the nilearn wheel (MNI152 template) is absent")
+    monkeypatch.setattr(bench, "MNI_SIZE", 32)
+    out = tmp_path / "ic.json"
+    bench.main(["--part", "mri-mni", "--iterations", "4", "--out", str(out)])
+    data = json.loads(out.read_text())["mri_mni"]
+    assert data["image_size"] == 32 and "MNI152" in data["images"]
+    assert len(data["multi-coil 4x"]["tv-pdhg"]["psnr_per_image"]) == 16  # the test slices
+    bench.main(["--table", "--out", str(out)])
+    assert "| MRI, MNI152 brain slices (32²" in capsys.readouterr().out
