@@ -8,14 +8,20 @@ benchmark runs in pieces (and in the background):
     python benchmarks/imaging.py --task mri4 --model unet --seconds 240
     python benchmarks/imaging.py --part memory        # full vs checkpointed, 5/10/20 cascades
     python benchmarks/imaging.py --table              # the README's table
+    python benchmarks/imaging.py --gpu                # the headline pairs on a lent GPU
+                                                      # (benchmarks/imaging_gpu.py says how)
 
 Tasks (test sets exactly as in benchmarks/imaging_classical.py: the held-out images at 264 px
 for CS and 256 px otherwise, the same operators, seeds and noise):
 
     cs25, cs50             block CS 33×33 (ISTA-Net, ISTA-Net+ vs TV-FISTA, pseudo-inverse)
-    mri4, mri8             single-coil random lines (MoDL, VarNet, ADMM-Net, learned
-                           primal-dual, PnP-PGD vs zero-filled, TV)
-    mri4-multi, mri8-multi 8 coils (the same, and CG-SENSE)
+    mri4-mni, mri8-mni     single-coil random lines on held-out MNI152 brain slices (128 px;
+                           trained on whole training slices; MoDL, VarNet, ADMM-Net, learned
+                           primal-dual, PnP-PGD vs zero-filled, TV), plus the natural images
+                           as a second, labelled test set
+    mri4-multi-mni, ...    8 coils (the same, and CG-SENSE)
+    mri4, mri8, mri4-multi, mri8-multi
+                           the same on the natural images (256 px; trained on patches)
     deblur                 Gaussian and motion blur at σ = 2.55 and 7.65 /255 (USRNet-style HQS,
                            PnP-HQS, PnP-PGD vs Wiener and TV-ADMM); trained on motion kernels
                            only, so the Gaussian kernel is the unseen-kernel robustness test
@@ -101,6 +107,7 @@ class Task:
     models: tuple[str, ...]
     test_sets: Callable[[], dict[str, TestSet]]
     notes: list[str] = field(default_factory=list)
+    patch: int | None = None  # the training images' side, if not the problem's default here
 
 
 @functools.cache
@@ -139,33 +146,45 @@ def _mri_operator(size: int, acceleration: int, coils: int, kind: str = "random"
     return (MRI(mask) if coils == 1 else SENSE(mask, coil_maps(8, (size, size)))), g
 
 
-def _mri_set(acceleration: int, coils: int, kind: str = "random") -> TestSet:
+def _mri_set(acceleration: int, coils: int, kind: str = "random", mni: bool = False) -> TestSet:
     """As the classical benchmark measures: the training images' noise is drawn first."""
-    size, noise = 256, 0.002
-    A, g = _mri_operator(size, acceleration, coils, kind)
-    x_train = classical._mri_images(size, classical.TRAIN_FOR_TUNING, SEED + 1)
-    x = classical._mri_images(size, None, SEED)
+    noise = 0.002
+    if mni:
+        x_train, x = classical.mni_images("train", SEED + 1), classical.mni_images("test", SEED)
+        part = "mri_mni"
+    else:
+        x_train = classical._mri_images(256, classical.TRAIN_FOR_TUNING, SEED + 1)
+        x = classical._mri_images(256, None, SEED)
+        part = "mri"
+    A, g = _mri_operator(x.shape[-1], acceleration, coils, kind)
     add_noise(A(x_train), noise, g)
     y = add_noise(A(x), noise, g) * A.weights
     coil = "single" if coils == 1 else "multi"
     key = f"{coil}-coil {acceleration}x"
     tuned_at = f"{coil}-coil {4 if kind != 'random' else acceleration}x"
-    w_tv = _weight("mri", tuned_at, "tv-pdhg")
+    w_tv = _weight(part, tuned_at, "tv-pdhg")
     methods: dict[str, Method] = {"zero-filled": lambda y, A: A.H(y)}
     if coils > 1:
-        w_cg = _weight("mri", tuned_at, "cg-sense")
+        w_cg = _weight(part, tuned_at, "cg-sense")
         methods["cg-sense"] = lambda y, A: CG(damping=w_cg).run(y, A, iterations=30)
     methods["tv-pdhg"] = lambda y, A: PDHG(threshold=w_tv).run(y, A, iterations=240)
-    return TestSet(x, y, A, methods, ("mri", key) if kind == "random" else None)
+    return TestSet(x, y, A, methods, (part, key) if kind == "random" else None)
 
 
-def _mri_sets(acceleration: int, coils: int) -> dict[str, TestSet]:
+def _mri_sets(acceleration: int, coils: int, mni: bool = False) -> dict[str, TestSet]:
+    """The task's test set, then its robustness sets: a rate and (at 4x) a mask type not
+    trained on. On MNI slices, the natural-image set too, labelled."""
     coil = "single" if coils == 1 else "multi"
     other = 8 if acceleration == 4 else 4
-    sets = {f"MRI {coil}-coil {acceleration}x": _mri_set(acceleration, coils)}
-    sets[f"robustness: {other}x (rate not trained)"] = _mri_set(other, coils)
+    name = f"MRI {coil}-coil {acceleration}x"
+    sets = {f"{name} (MNI152 slices)" if mni else name: _mri_set(acceleration, coils, mni=mni)}
+    sets[f"robustness: {other}x (rate not trained)"] = _mri_set(other, coils, mni=mni)
     if acceleration == 4:
-        sets["robustness: equispaced 4x (mask type not trained)"] = _mri_set(4, coils, "equispaced")
+        sets["robustness: equispaced 4x (mask type not trained)"] = _mri_set(
+            4, coils, "equispaced", mni
+        )
+    if mni:
+        sets[f"natural images: {name}"] = _mri_set(acceleration, coils)
     return sets
 
 
@@ -213,6 +232,9 @@ def _sr_sets(scale: int) -> dict[str, TestSet]:
 
 
 MRI_MODELS = ("modl", "varnet", "admm-net", "learned-primal-dual", "pnp-pgd")
+#: The MRI tasks: name -> (acceleration, coils); each on the natural images and, as
+#: ``<name>-mni``, on MNI152 brain slices (trained on whole training slices).
+MRI_TASKS = {"mri4": (4, 1), "mri8": (8, 1), "mri4-multi": (4, 8), "mri8-multi": (8, 8)}
 TASKS = {
     "cs25": Task(
         CompressiveImaging, {"ratio": 0.25}, ("ista-net-plus", "ista-net"), lambda: _cs_sets(0.25)
@@ -220,30 +242,22 @@ TASKS = {
     "cs50": Task(
         CompressiveImaging, {"ratio": 0.5}, ("ista-net-plus", "ista-net"), lambda: _cs_sets(0.5)
     ),
-    "mri4": Task(
-        MRIReconstruction,
-        {"acceleration": 4, "center_fraction": 0.08, "coils": 1},
-        MRI_MODELS,
-        lambda: _mri_sets(4, 1),
-    ),
-    "mri8": Task(
-        MRIReconstruction,
-        {"acceleration": 8, "center_fraction": 0.04, "coils": 1},
-        MRI_MODELS,
-        lambda: _mri_sets(8, 1),
-    ),
-    "mri4-multi": Task(
-        MRIReconstruction,
-        {"acceleration": 4, "center_fraction": 0.08, "coils": 8},
-        MRI_MODELS,
-        lambda: _mri_sets(4, 8),
-    ),
-    "mri8-multi": Task(
-        MRIReconstruction,
-        {"acceleration": 8, "center_fraction": 0.04, "coils": 8},
-        MRI_MODELS,
-        lambda: _mri_sets(8, 8),
-    ),
+    **{
+        task + suffix: Task(
+            MRIReconstruction,
+            {
+                "acceleration": acc,
+                "center_fraction": 0.08 if acc == 4 else 0.04,
+                "coils": coils,
+                **({"images": "mni"} if mni else {}),
+            },
+            MRI_MODELS,
+            lambda acc=acc, coils=coils, mni=mni: _mri_sets(acc, coils, mni),
+            patch=classical.MNI_SIZE if mni else None,
+        )
+        for task, (acc, coils) in MRI_TASKS.items()
+        for suffix, mni in (("", False), ("-mni", True))
+    },
     "deblur": Task(
         Deblurring,
         {"kernel": "motion", "kernel_size": 25, "noise": (0.0, 0.04)},
@@ -257,8 +271,12 @@ TASKS = {
         SuperResolution, {"scale": 4, "noise": (0.0, 0.01)}, ("usrnet",), lambda: _sr_sets(4)
     ),
 }
-#: The training patch side of each problem (CS: 3×3 blocks of 33).
+#: The training patch side of each problem (CS: 3×3 blocks of 33), where its task sets none.
 PATCH = {CompressiveImaging: 99}
+
+
+def patch_of(task: Task, default: int) -> int:
+    return task.patch or PATCH.get(task.problem, default)
 
 
 def model_config(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -298,9 +316,7 @@ def run_model(args: argparse.Namespace) -> dict:
     task = TASKS[args.task]
     name = args.model
     torch.manual_seed(args.seed)
-    problem = task.problem(
-        size=PATCH.get(task.problem, args.patch), seed=args.seed, **task.problem_kwargs
-    )
+    problem = task.problem(size=patch_of(task, args.patch), seed=args.seed, **task.problem_kwargs)
     model = build(name, problem.operator, args.unet_width)
     train = model_config(name)[1] if name != "unet" else model_config(task.models[0])[1]
     train = {k: v for k, v in train.items() if k not in ("max_seconds", "max_steps")}
@@ -325,7 +341,7 @@ def run_model(args: argparse.Namespace) -> dict:
         "parameters": parameters(model),
         "train_seconds": round(trained, 1),
         "train_steps": steps[-1] if steps else 0,
-        "patch": PATCH.get(task.problem, args.patch),
+        "patch": patch_of(task, args.patch),
         "batch_size": train.get("batch_size"),
         "problem": repr(problem),
         "sets": {},
@@ -490,7 +506,26 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true")
+    gpu = parser.add_argument_group("GPU mode (benchmarks/imaging_gpu.py)")
+    gpu.add_argument("--gpu", action="store_true", help="train the headline pairs on a GPU")
+    gpu.add_argument("--gpu-seconds", type=float, default=540, help="the whole run's budget")
+    gpu.add_argument("--device", default="cuda", help="where they train (cpu: a dry run)")
+    gpu.add_argument("--pairs", nargs="+", help="some of the pairs (default: all)")
+    gpu.add_argument(
+        "--baselines-only", action="store_true", help="score their classical baselines (CPU)"
+    )
     args = parser.parse_args(argv)
+    if args.gpu:
+        import imaging_gpu
+
+        pairs = args.pairs or list(imaging_gpu.PAIRS)
+        if args.baselines_only:
+            imaging_gpu.measure_baselines(pairs, args.out)
+            return {}
+        overrides = {"max_steps": args.steps} if args.steps else None
+        return imaging_gpu.run(
+            args.gpu_seconds, args.device, pairs, results=args.out, overrides=overrides
+        )
     if args.table:
         data = json.loads(args.out.read_text())
         print(markdown(data))

@@ -57,3 +57,11 @@ def test_mri_test_sets_are_the_classical_benchmarks(bench):
     zero_filled = bench.score(lambda: ts.methods["zero-filled"](ts.y, ts.A), ts.x)["psnr"]
     there = json.loads(bench.classical.RESULTS.read_text())["mri"]["single-coil 4x"]
     assert abs(zero_filled - there["zero-filled"]["psnr"]) < 0.01
+
+
+def test_every_mri_task_has_an_mni_twin_trained_on_whole_slices(bench):
+    for task in bench.MRI_TASKS:
+        twin = bench.TASKS[f"{task}-mni"]
+        assert twin.problem_kwargs == {**bench.TASKS[task].problem_kwargs, "images": "mni"}
+        assert bench.patch_of(twin, 64) == bench.classical.MNI_SIZE
+        assert bench.patch_of(bench.TASKS[task], 64) == 64
