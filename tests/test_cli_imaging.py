@@ -74,6 +74,23 @@ def test_mri_demo_shows_shipped_weights_against_the_tuned_baselines(tmp_path, ca
     assert figure.is_file() and figure.stat().st_size > 10_000
 
 
+def test_ct_demo_shows_the_shipped_learned_primal_dual_on_shepp_logan_and_phantoms(
+    tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("safetensors")
+    import unrolled as ur
+
+    monkeypatch.setattr(ur.data.ct, "TV_GRID", (10.0,))  # the path, not TV's tuning
+    monkeypatch.setattr(ur.data.ct, "TV_ITERATIONS", 5)
+    assert main(["demo", "--task", "ct", "--run-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "shipped weights 'ct-30-angles'" in out and "fine-tuning" not in out
+    for name in ("FBP (ramp)", "FBP (Hann)", "TV-FISTA (tuned)", "learned-primal-dual (10 layers)"):
+        assert name in out
+    assert "16 test phantoms (Shepp-Logan first)" in out and "test samples 0, 1" in out
+    assert (tmp_path / "ct.png").stat().st_size > 10_000
+
+
 def test_demo_refuses_no_training_where_the_task_needs_it(capsys):
     assert main(["demo", "--task", "deblur", "--seconds", "0"]) == 1
     assert "--seconds: expected > 0 for --task deblur" in capsys.readouterr().err
