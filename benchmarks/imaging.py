@@ -57,7 +57,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import imaging_classical as classical
 from common import merge_results
-from unrolled.algorithms import ADMM, CG, FISTA, HQS, PDHG
 from unrolled.config import load_yaml
 from unrolled.core import create
 from unrolled.data import (
@@ -67,6 +66,7 @@ from unrolled.data import (
     SuperResolution,
     add_noise,
 )
+from unrolled.data import classical as known  # the methods the problems' baselines run
 from unrolled.models import UNetBaseline
 from unrolled.models.ista_net import BlockLinearStart, fit_block_start
 from unrolled.ops import (
@@ -80,7 +80,6 @@ from unrolled.ops import (
     masks,
     random_motion_kernel,
 )
-from unrolled.priors import TV
 from unrolled.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +130,7 @@ def _cs_sets(ratio: float) -> dict[str, TestSet]:
     w = _weight("cs", key, "tv-fista")
     methods = {
         "pseudo-inverse": lambda y, A: A.H(y),
-        "tv-fista": lambda y, A: FISTA(threshold=w, prox=TV(20)).run(y, A, iterations=120),
+        "tv-fista": lambda y, A: known.tv_fista(y, A, w),
     }
     return {f"CS {key}": TestSet(x, A(x), A, methods, ("cs", key))}
 
@@ -166,8 +165,8 @@ def _mri_set(acceleration: int, coils: int, kind: str = "random", mni: bool = Fa
     methods: dict[str, Method] = {"zero-filled": lambda y, A: A.H(y)}
     if coils > 1:
         w_cg = _weight(part, tuned_at, "cg-sense")
-        methods["cg-sense"] = lambda y, A: CG(damping=w_cg).run(y, A, iterations=30)
-    methods["tv-pdhg"] = lambda y, A: PDHG(threshold=w_tv).run(y, A, iterations=240)
+        methods["cg-sense"] = lambda y, A: known.cg_sense(y, A, w_cg)
+    methods["tv-pdhg"] = lambda y, A: known.tv_pdhg(y, A, w_tv)
     return TestSet(x, y, A, methods, (part, key) if kind == "random" else None)
 
 
@@ -207,10 +206,8 @@ def _deblur_sets() -> dict[str, TestSet]:
             w_w, w_tv = (_weight("deblur", key, m) for m in ("wiener", "tv-admm"))
             methods = {
                 "blurred input": lambda y, A: y,
-                "wiener": lambda y, A, w=w_w: A.solve_gram(A.H(y), w),
-                "tv-admm": lambda y, A, w=w_tv: ADMM(rho=20 * w, threshold=w, prox=TV(20)).run(
-                    y, A, iterations=60
-                ),
+                "wiener": lambda y, A, w=w_w: known.wiener(y, A, w),
+                "tv-admm": lambda y, A, w=w_tv: known.tv_admm(y, A, w),
             }
             sets[f"deblur {key}"] = TestSet(x, y, A, methods, ("deblur", key))
     return sets
@@ -224,9 +221,7 @@ def _sr_sets(scale: int) -> dict[str, TestSet]:
     w = _weight("sr", key, "hqs-tv")
     methods = {
         "bicubic": lambda y, A: classical.bicubic(y, scale).clamp(0, 1),
-        "hqs-tv": lambda y, A: HQS(growth=1.2, mu=20 * w, threshold=w, prox=TV(20)).run(
-            y, A, iterations=40
-        ),
+        "hqs-tv": lambda y, A: known.hqs_tv(y, A, w),
     }
     return {f"SR {key}": TestSet(x, A(x), A, methods, ("sr", key))}
 

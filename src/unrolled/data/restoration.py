@@ -240,12 +240,9 @@ class MRIReconstruction(_Restoration):
         mask = masks.random_lines(
             (n, n), self.acceleration, self.center_fraction, generator=g, batch=B
         )
-        A = self._operator(mask)
+        A = MRI(mask) if self.maps is None else SENSE(mask, self.maps)
         y = add_noise(A(image), self.noise, g) * A.weights  # noise where k-space was sampled
         return image, y, A
-
-    def _operator(self, mask: Tensor) -> MRI | SENSE:
-        return MRI(mask) if self.maps is None else SENSE(mask, self.maps)
 
     def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
         """CG-SENSE with coils and TV-PDHG."""
