@@ -193,12 +193,17 @@ SCALAR_SETTINGS: dict[str, Any] = {
 }
 
 
-def annealed_recipe(*, loss: str, lr: float, batch_size: int, notes: str) -> Recipe:
+def annealed_recipe(
+    *, loss: str, lr: float, batch_size: int, notes: str, clip: float | None = None
+) -> Recipe:
     """A recipe (`unrolled.Recipe`) that trains every layer together on the last layer's
     output (end to end) for the whole budget, Adam's rate annealed by a cosine and no early
     stopping (without a budget: a constant rate and the library's patience): what the imaging,
-    MIMO and recommendation models use, with their own loss, rate and batch."""
+    MIMO and recommendation models use, with their own loss, rate, batch and, where the
+    authors clip the global gradient norm, ``clip``."""
     settings = {"schedule": "end-to-end", "loss": loss, "lr": lr, "lr_schedule": "cosine"}
+    if clip is not None:
+        settings["clip"] = clip
     return Recipe({**settings, "batch_size": batch_size, "patience": None}, notes=notes)
 
 

@@ -164,12 +164,13 @@ class PrimalUpdate(_ConvUpdate):
         return primal_gradient_step(f, Ah, step) + self.residual(f, Ah)
 
 
-#: The recipe (`unrolled.Recipe`): Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing; batches of 8 and the linear NMSE measured here.
+#: The recipe (`unrolled.Recipe`): Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing and the global gradient norm clipped to 1 (their code); batches of 8 and the linear NMSE measured here.
 RECIPE = annealed_recipe(
     loss="nmse",
     lr=0.001,
     batch_size=8,
-    notes="Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing; batches of 8 and the linear NMSE measured here.",
+    clip=1.0,
+    notes="Adler & Öktem's: end-to-end at Adam 1e-3 with cosine annealing and the global gradient norm clipped to 1 (their code); batches of 8 and the linear NMSE measured here. Unclipped, single-coil MRI at 64² (4x) spiked to NMSE 5.5 within 100 steps and stayed at the zero-filled 23.5 dB after 200; clipped, 27.4 dB.",
 )
 
 
