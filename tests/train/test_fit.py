@@ -128,6 +128,19 @@ def test_resume_after_a_kill_is_bit_identical(schedule, options, tmp_path):
     assert not list((tmp_path / "cut").glob(".*"))
 
 
+def test_metrics_are_on_disk_at_each_evaluation_and_a_resume_drops_the_unsaved(tmp_path):
+    kwargs = dict(max_steps=30, lr=0.1, eval_every=5, checkpoint_every=100, progress=False)
+    net, problem = setup()
+    with pytest.raises(Kill):
+        fit(net, problem, "end-to-end", run_dir=tmp_path, callback=kill_at(23), **kwargs)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["position"]["step"] == 0  # no checkpoint since the start
+    assert [r["step"] for r in read_metrics(tmp_path)] == [0, 5, 10, 15, 20]
+    net, problem = setup()
+    fit(net, problem, "end-to-end", resume=tmp_path, **kwargs)
+    assert [r["step"] for r in read_metrics(tmp_path)] == [0, 5, 10, 15, 20, 25, 30]
+
+
 def test_resume_twice_and_resume_a_finished_run(tmp_path):
     kwargs = dict(max_steps=50, lr=0.1, checkpoint_every=5, eval_every=5, progress=False)
     net, problem = setup()

@@ -4,7 +4,7 @@ A run directory holds:
 
 - ``config.json``: `fit`'s arguments, the model's description and the stages (written once).
 - ``metrics.jsonl``: one JSON object per validation evaluation (see `read_metrics`), rewritten
-  at every checkpoint (evaluations since the last checkpoint are in memory only).
+  at every evaluation and every checkpoint (a checkpoint records how many lines it has seen).
 - ``weights.safetensors``: the model's ``state_dict`` at the last checkpoint (at the end of a
   finished run: the trained model). Load it with `load_weights`.
 - ``state.safetensors``: everything needed to resume exactly, in one file: the model's and the

@@ -627,6 +627,10 @@ class _Run:
             }
         )
         pos.loss_sum, pos.loss_count = 0.0, 0
+        if self.run_dir is not None and self.main:
+            # At every evaluation, not only at checkpoints, so that a run without a terminal
+            # (no bar) shows its progress; resuming drops the lines after its checkpoint.
+            ckpt.write_jsonl(self.run_dir / ckpt.METRICS, self.records)
         self.bar.update(
             pos.step,
             seconds,
