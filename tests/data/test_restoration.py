@@ -164,3 +164,23 @@ def test_super_resolution_draws_a_kernel_per_sample_and_checks_its_arguments():
         SuperResolution(kernel_sigma=(0.5, 0.1))
     with pytest.raises(ValueError, match="noise"):
         SuperResolution(noise=(0.1, 0.0))
+
+
+@pytest.mark.parametrize(
+    "make, bad, message",
+    [
+        (lambda t: CompressiveImaging(size=33, validation_size=2, test_size=t), 50, "block"),
+        (lambda t: SuperResolution(size=32, validation_size=2, test_size=t), 47, "scale"),
+        (lambda t: Deblurring(size=32, kernel_size=25, validation_size=2, test_size=t), 20, "most"),
+        (lambda t: MRIReconstruction(size=32, coils=4, validation_size=2, test_size=t), 0, "test"),
+    ],
+)
+def test_a_model_trained_on_patches_is_tested_on_larger_images(make, bad, message):
+    p = make(66)
+    x, y, A = p.test
+    assert x.shape[0] == len(TEST_IMAGES) and x.shape[-2:] == (66, 66)
+    assert A(x).shape == y.shape  # measured by an operator of the test images' size
+    assert p.validation[0].shape[-1] == p.sample(1)[0].shape[-1] == p.size  # patches
+    assert "test_size=66" in repr(p) and "test_size" not in repr(make(None))
+    with pytest.raises(ValueError, match=message):
+        make(bad)

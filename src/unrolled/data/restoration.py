@@ -59,8 +59,11 @@ class _Restoration(Problem):
         validation_size: int,
         grayscale: bool,
         images: str = "natural",
+        test_size: int | None = None,
     ) -> None:
         self.size = positive_int(size, "size")
+        self.test_size = size if test_size is None else positive_int(test_size, "test_size")
+        self._check_size(self.test_size, "test_size")
         self.seed = seed
         self.images = choice(images, "images", IMAGE_SETS)
         validation_size = positive_int(validation_size, "validation_size")
@@ -71,19 +74,27 @@ class _Restoration(Problem):
                 raise ValueError("images: the MNI slices are grey; ask for grayscale=True")
             self._patches: Any = SliceSampler("train", size)
             x_val = mni_slices("validation", size)[:validation_size, None]
-            x_test = mni_slices("test", size)[:, None]
+            x_test = mni_slices("test", self.test_size)[:, None]
         else:
             self._patches = ImagePatches("train", size, grayscale=grayscale)
             val_patches = ImagePatches("train", size, grayscale=grayscale, seed=val_seed)
             x_val = val_patches.sample(validation_size)
             names = split_images("test", grayscale)
-            x_test = torch.stack([center_crop(load_image(n, grayscale), size) for n in names])
+            x_test = torch.stack(
+                [center_crop(load_image(n, grayscale), self.test_size) for n in names]
+            )
         self._patches.generator = self.generator  # one stream: an exact resume restores it
         self.validation = self._measure(x_val, torch.Generator().manual_seed(val_seed))
         self.test = self._measure(x_test, torch.Generator().manual_seed(test_seed))
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
         raise NotImplementedError
+
+    def _check_size(self, side: int, name: str) -> None:
+        """Raise unless images of side ``side`` (argument ``name``) suit the task."""
+
+    def _test_repr(self) -> str:
+        return f", test_size={self.test_size}" if self.test_size != self.size else ""
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor, Any]:
         """``batch`` fresh training patches, measured: ``(x, y, A)``."""
@@ -146,9 +157,13 @@ class Deblurring(_Restoration):
         grayscale: grey or colour patches.
         seed: seeds the training stream, the validation and the test measurements.
         validation_size: fixed validation samples (training-image patches).
+        test_size: the side of the test images (the held-out images centre-cropped, or the
+            test slices resized); default ``size``. A fully convolutional model trained on
+            patches is tested on larger images, as the papers test on whole images.
 
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` and ``y``
-    ``(B, C, size, size)``, ``A`` a `unrolled.ops.Blur` with one kernel per sample.
+    ``(B, C, size, size)`` (``test_size`` for the test set), ``A`` a `unrolled.ops.Blur` with
+    one kernel per sample.
     """
 
     def __init__(
@@ -160,6 +175,7 @@ class Deblurring(_Restoration):
         grayscale: bool = True,
         seed: int = 0,
         validation_size: int = 32,
+        test_size: int | None = None,
     ) -> None:
         if kernel not in ("motion", "gaussian"):
             raise ValueError(f"kernel: expected 'motion' or 'gaussian', got {kernel!r}")
@@ -168,7 +184,13 @@ class Deblurring(_Restoration):
             raise ValueError(f"kernel_size: expected at most size ({size}), got {kernel_size}")
         self.noise = _noise_range(noise)
         self.channels = 1 if grayscale else 3
-        super().__init__(size, seed, validation_size, grayscale)
+        super().__init__(size, seed, validation_size, grayscale, test_size=test_size)
+
+    def _check_size(self, side: int, name: str) -> None:
+        if self.kernel_size > side:
+            raise ValueError(
+                f"kernel_size: expected at most {name} ({side}), got {self.kernel_size}"
+            )
 
     def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
         """The Wiener filter and TV-ADMM."""
@@ -187,7 +209,7 @@ class Deblurring(_Restoration):
     def __repr__(self) -> str:
         return (
             f"Deblurring(size={self.size}, kernel={self.kernel!r}, kernel_size={self.kernel_size}, "
-            f"noise={self.noise}, seed={self.seed})"
+            f"noise={self.noise}, seed={self.seed}{self._test_repr()})"
         )
 
 
@@ -203,7 +225,7 @@ class MRIReconstruction(_Restoration):
         center_fraction: their fully sampled centre.
         coils: 1 (single-coil) or more (SENSE, maps from `unrolled.ops.coil_maps`).
         noise: k-space noise σ.
-        seed, validation_size: as `Deblurring`.
+        seed, validation_size, test_size: as `Deblurring`.
         images: ``"natural"`` (patches of the bundled photographs; the held-out photographs
             centre-cropped to test) or ``"mni"`` (whole axial slices of the MNI152 T1 brain
             template at ``size``: training, validation and test slices from disjoint slice
@@ -223,6 +245,7 @@ class MRIReconstruction(_Restoration):
         seed: int = 0,
         validation_size: int = 32,
         images: str = "natural",
+        test_size: int | None = None,
     ) -> None:
         self.acceleration, self.center_fraction = acceleration, center_fraction
         self.coils = positive_int(coils, "coils")
@@ -230,17 +253,28 @@ class MRIReconstruction(_Restoration):
             raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
         self.noise = float(noise)
         masks.random_lines((size, size), acceleration, center_fraction)  # checks the arguments
-        self.maps = coil_maps(coils, (size, size)) if coils > 1 else None
-        super().__init__(size, seed, validation_size, grayscale=True, images=images)
+        self._maps: dict[int, Tensor] = {}
+        super().__init__(
+            size, seed, validation_size, grayscale=True, images=images, test_size=test_size
+        )
+
+    def maps(self, n: int) -> Tensor | None:
+        """The coil maps ``(coils, n, n)`` for images of side ``n`` (None single-coil)."""
+        if self.coils == 1:
+            return None
+        if n not in self._maps:
+            self._maps[n] = coil_maps(self.coils, (n, n))
+        return self._maps[n]
 
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Any]:
-        B, n = x.shape[0], self.size
+        B, n = x.shape[0], x.shape[-1]
         phase = torch.stack([smooth_phase((n, n), generator=g) for _ in range(B)])
         image = x[:, 0].to(torch.complex64) * phase
         mask = masks.random_lines(
             (n, n), self.acceleration, self.center_fraction, generator=g, batch=B
         )
-        A = MRI(mask) if self.maps is None else SENSE(mask, self.maps)
+        maps = self.maps(n)
+        A = MRI(mask) if maps is None else SENSE(mask, maps)
         y = add_noise(A(image), self.noise, g) * A.weights  # noise where k-space was sampled
         return image, y, A
 
@@ -257,7 +291,8 @@ class MRIReconstruction(_Restoration):
         return (
             f"MRIReconstruction(size={self.size}, acceleration={self.acceleration}, "
             f"coils={self.coils}, noise={self.noise}, seed={self.seed}"
-            + (f", images={self.images!r})" if self.images != "natural" else ")")
+            + (f", images={self.images!r}" if self.images != "natural" else "")
+            + f"{self._test_repr()})"
         )
 
 
@@ -272,9 +307,12 @@ class CompressiveImaging(_Restoration):
         block: the block side.
         matrix_seed: seeds Φ (the same Φ at any image size).
         seed, validation_size: as `Deblurring`.
+        test_size: as `Deblurring`, a multiple of ``block``: train on single blocks, as
+            ISTA-Net does, and test on whole images (``test_size=264``).
 
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``, ``x`` ``(B, 1, size,
-    size)``, ``A`` the shared `BlockCS`.
+    size)`` (``test_size`` for the test set), ``A`` the shared `BlockCS` (the same Φ on the
+    test images' blocks).
     """
 
     def __init__(
@@ -285,10 +323,11 @@ class CompressiveImaging(_Restoration):
         matrix_seed: int = 0,
         seed: int = 0,
         validation_size: int = 32,
+        test_size: int | None = None,
     ) -> None:
         self.ratio, self.block, self.matrix_seed = ratio, block, matrix_seed
         self.A = self.blocks((1, size, size))
-        super().__init__(size, seed, validation_size, grayscale=True)
+        super().__init__(size, seed, validation_size, grayscale=True, test_size=test_size)
 
     def blocks(self, shape: tuple[int, ...]) -> BlockCS:
         """The task's operator for images of ``shape``: the same Φ on every block."""
@@ -299,11 +338,19 @@ class CompressiveImaging(_Restoration):
         """TV-FISTA."""
         return {"TV-FISTA (tuned)": (classical.tv_fista, classical.grid(1e-2))}
 
+    def _check_size(self, side: int, name: str) -> None:
+        if side % self.block:
+            raise ValueError(f"{name}: expected a multiple of block ({self.block}), got {side}")
+
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, BlockCS]:
-        return x, self.A(x), self.A
+        A = self.A if x.shape[-1] == self.size else self.blocks(tuple(x.shape[1:]))
+        return x, A(x), A
 
     def __repr__(self) -> str:
-        return f"CompressiveImaging(size={self.size}, ratio={self.ratio}, block={self.block})"
+        return (
+            f"CompressiveImaging(size={self.size}, ratio={self.ratio}, block={self.block}"
+            f"{self._test_repr()})"
+        )
 
 
 @register("super-resolution", kind="problem")
@@ -318,6 +365,7 @@ class SuperResolution(_Restoration):
         kernel_sigma: ``(low, high)``, the kernel's standard deviation over s.
         noise: a level or a range ``(low, high)``.
         seed, validation_size: as `Deblurring`.
+        test_size: as `Deblurring`, a multiple of ``scale``.
 
     ``sample(batch)``, ``validation`` and ``test`` are ``(x, y, A)``: ``x`` ``(B, 1, size,
     size)``, ``y`` ``(B, 1, size/s, size/s)``, ``A`` a `Downsample` with one kernel per sample.
@@ -331,6 +379,7 @@ class SuperResolution(_Restoration):
         noise: float | tuple[float, float] = (0.0, 0.01),
         seed: int = 0,
         validation_size: int = 32,
+        test_size: int | None = None,
     ) -> None:
         self.scale = positive_int(scale, "scale")
         if size % scale:
@@ -340,7 +389,11 @@ class SuperResolution(_Restoration):
             raise ValueError(f"kernel_sigma: expected 0 < low <= high, got {kernel_sigma!r}")
         self.kernel_sigma = (float(lo), float(hi))
         self.noise = _noise_range(noise)
-        super().__init__(size, seed, validation_size, grayscale=True)
+        super().__init__(size, seed, validation_size, grayscale=True, test_size=test_size)
+
+    def _check_size(self, side: int, name: str) -> None:
+        if side % self.scale:
+            raise ValueError(f"{name}: expected a multiple of scale {self.scale}, got {side}")
 
     def classical(self) -> dict[str, tuple[classical.Method, tuple[float, ...]]]:
         """TV by half-quadratic splitting."""
@@ -356,7 +409,10 @@ class SuperResolution(_Restoration):
         return x, add_noise(A(x), sigma, g), A
 
     def __repr__(self) -> str:
-        return f"SuperResolution(size={self.size}, scale={self.scale}, noise={self.noise})"
+        return (
+            f"SuperResolution(size={self.size}, scale={self.scale}, noise={self.noise}"
+            f"{self._test_repr()})"
+        )
 
 
 def _noise_range(noise: Any) -> tuple[float, float]:
