@@ -127,24 +127,30 @@ def package(
 
 
 def table(results: Path = RESULTS, section: str = "shipped") -> str:
-    """The README's table of ``section``'s entries: test PSNR of the network beside each
-    baseline, the margin over the best, and how it was trained."""
+    """The README's tables of ``section``'s entries, one per problem (the entries of one problem
+    share its baselines): test PSNR of each network beside each baseline, the margin over the
+    best, and how it was trained."""
     entries = json.loads(results.read_text()).get(section, {})
-    lines = []
+    by_problem: dict[str, list[tuple[str, dict]]] = {}
     for key, r in entries.items():
-        names = list(r["baselines"])  # each task its own baselines, so its own table
+        by_problem.setdefault(r["problem"], []).append((key, r))
+    lines = []
+    for group in by_problem.values():
+        names = list(group[0][1]["baselines"])
         lines += [
             "| weights, test PSNR (dB) | samples | "
             + " | ".join(names)
             + " | network | margin | trained |",
             "| --- | --- | " + " | ".join("---" for _ in names) + " | --- | --- | --- |",
         ]
-        t = r["trained"]
-        cells = [f"{r['baselines'][n]['psnr_db']:.2f}" for n in names]
-        lines.append(
-            f"| `{key}` | {r['test_size']} | {' | '.join(cells)} | **{r['model']['psnr_db']:.2f}** | "
-            f"{r['margin_db']:+.2f} dB | {t['steps']} steps, {t['seconds'] / 60:.0f} min, {t['device']} |"
-        )
+        for key, r in group:
+            t = r["trained"]
+            cells = [f"{r['baselines'][n]['psnr_db']:.2f}" for n in names]
+            lines.append(
+                f"| `{key}` | {r['test_size']} | {' | '.join(cells)} | "
+                f"**{r['model']['psnr_db']:.2f}** | {r['margin_db']:+.2f} dB | "
+                f"{t['steps']} steps, {t['seconds'] / 60:.0f} min, {t['device']} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
