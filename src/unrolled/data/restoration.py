@@ -63,7 +63,8 @@ class _Restoration(Problem):
     ) -> None:
         self.size = positive_int(size, "size")
         self.test_size = size if test_size is None else positive_int(test_size, "test_size")
-        self._check_size(self.test_size, "test_size")
+        for side, name in ((self.size, "size"), (self.test_size, "test_size")):
+            self._check_size(side, name)
         self.seed = seed
         self.images = choice(images, "images", IMAGE_SETS)
         validation_size = positive_int(validation_size, "validation_size")
@@ -180,8 +181,6 @@ class Deblurring(_Restoration):
         if kernel not in ("motion", "gaussian"):
             raise ValueError(f"kernel: expected 'motion' or 'gaussian', got {kernel!r}")
         self.kernel, self.kernel_size = kernel, positive_int(kernel_size, "kernel_size")
-        if kernel_size > size:
-            raise ValueError(f"kernel_size: expected at most size ({size}), got {kernel_size}")
         self.noise = _noise_range(noise)
         self.channels = 1 if grayscale else 3
         super().__init__(size, seed, validation_size, grayscale, test_size=test_size)
@@ -382,8 +381,6 @@ class SuperResolution(_Restoration):
         test_size: int | None = None,
     ) -> None:
         self.scale = positive_int(scale, "scale")
-        if size % scale:
-            raise ValueError(f"size: expected a multiple of scale {scale}, got {size}")
         lo, hi = kernel_sigma
         if not 0 < lo <= hi:
             raise ValueError(f"kernel_sigma: expected 0 < low <= high, got {kernel_sigma!r}")
