@@ -35,12 +35,14 @@ def starting_point(y: Tensor, A: Any, Aty: Tensor, p: Layer | None, default: Any
     return torch.zeros_like(Aty) if start is zero_start else start(y, A)
 
 
-def data_gradient(x: Tensor, Aty: Tensor, A: Any, p: Layer) -> Tensor:
-    """``Aᴴ(A x − y) = AᴴA x − Aᴴy`` at layer ``p.layer``. For an iteration that starts at
-    ``x_0 = 0`` (ISTA, FISTA, gradient descent with their default ``start``), the first layer's
-    is ``−Aᴴy``, without the product (1/K of a K-layer network's products, forward and
-    backward; LISTA's first layer is ``η(W y)`` for the same reason). Shapes: ``x``, ``Aty``
-    (B, *A.in_shape)."""
+def gradient_step(x: Tensor, Aty: Tensor, A: Any, p: Layer) -> Tensor:
+    """``x − α Aᴴ(A x − y) = x − α (AᴴA x − Aᴴy)`` with ``α = p.step``, at layer ``p.layer``.
+
+    For an iteration that starts at ``x_0 = 0`` (ISTA, FISTA, gradient descent with their
+    default ``start``), the first layer's is ``x_0 + α Aᴴy``, without the product (1/K of a K-layer
+    network's products, forward and backward; LISTA's first layer is ``η(W y)`` for the same
+    reason). Shapes: ``x``, ``Aty`` (B, *A.in_shape).
+    """
     if p.layer == 0 and p.start is zero_start:
-        return -Aty
-    return A.normal_residual(x, Aty)
+        return x + p.step * Aty
+    return x - p.step * A.normal_residual(x, Aty)

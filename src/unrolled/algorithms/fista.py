@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from torch import Tensor
 
 from ..core import Layer, register
-from ._steps import data_gradient, starting_point
+from ._steps import gradient_step, starting_point
 from .ista import ProximalGradient
 
 
@@ -40,7 +40,7 @@ class FISTA(ProximalGradient):
 
     def update(self, state: FISTAState, y: Tensor, A: Any, p: Layer) -> FISTAState:
         x, z, t, Aty = state
-        x_new = p.prox(z - p.step * data_gradient(z, Aty, A, p), p.step * p.threshold)
+        x_new = p.prox(gradient_step(z, Aty, A, p), p.step * p.threshold)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
         z_new = x_new + ((t - 1) / t_new) * (x_new - x)
         return FISTAState(x_new, z_new, t_new, Aty)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, Slot, register
-from ._steps import data_gradient, start_slot, starting_point
+from ._steps import gradient_step, start_slot, starting_point
 
 
 class GDState(NamedTuple):
@@ -47,7 +47,7 @@ class GD(Algorithm):
 
     def update(self, state: GDState, y: Tensor, A: Any, p: Layer) -> GDState:
         x, Aty = state
-        x_new = x - p.step * data_gradient(x, Aty, A, p)
+        x_new = gradient_step(x, Aty, A, p)
         if p.regulariser is not no_regulariser:  # a static choice: Landweber skips R = 0
             x_new = x_new - p.regulariser(x)
         return GDState(x_new, Aty)

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, Slot, register
 from ..priors import L1
-from ._steps import data_gradient, start_slot, starting_point
+from ._steps import gradient_step, start_slot, starting_point
 
 
 class ISTAState(NamedTuple):
@@ -46,5 +46,5 @@ class ISTA(ProximalGradient):
 
     def update(self, state: ISTAState, y: Tensor, A: Any, p: Layer) -> ISTAState:
         x, Aty = state
-        v = x - p.step * data_gradient(x, Aty, A, p)
+        v = gradient_step(x, Aty, A, p)
         return ISTAState(p.prox(v, p.step * p.threshold), Aty)
