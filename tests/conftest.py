@@ -27,6 +27,21 @@ def sparse_problem(
     return A, x, y
 
 
+def emission_problem(
+    m: int = 30, n: int = 20, batch: int = 4, dtype: torch.dtype = torch.float64, seed: int = 0
+) -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
+    """A small emission problem: (A, x, y), ``A`` a positive system matrix (each row mostly
+    through a few pixels; every row sees every pixel a little, so every subset of rows does),
+    ``x`` a positive activity, ``y ~ Poisson(A x)`` counts."""
+    if dtype.is_complex:
+        pytest.skip("counts are real")
+    g = torch.Generator().manual_seed(seed)
+    M = torch.rand(m, n, generator=g, dtype=dtype) * (torch.rand(m, n, generator=g) < 0.4) + 0.05
+    x = 5 * torch.rand(batch, n, generator=g, dtype=dtype) + 1
+    A = ur.Matrix(M)
+    return A, x, torch.poisson(A(x), generator=g)
+
+
 def mimo_problem(
     m: int = 8, n: int = 4, batch: int = 8, dtype: torch.dtype = torch.float64, seed: int = 0
 ) -> tuple[ur.comms.Channel, torch.Tensor, torch.Tensor]:

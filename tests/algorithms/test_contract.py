@@ -7,20 +7,23 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 import unrolled as ur
-from tests.conftest import mimo_problem, ratings_problem, sparse_problem
+from tests.conftest import emission_problem, mimo_problem, ratings_problem, sparse_problem
 
 ALGORITHMS = ur.list_models("algorithm")
 LAYERS = 6
 #: Detectors need a channel that carries its noise variance; matrix completion a mask and real
-#: ratings; the rest take any matrix.
+#: ratings; EM a nonnegative matrix and counts; the rest take any matrix.
 MIMO = {"oamp", "mimo-amp"}
 RATINGS = {"soft-impute", "als"}
+COUNTS = {"mlem", "osem"}
 
 
 def example(name, **kwargs):
     """The example problem of algorithm ``name``: (A, x, y)."""
     if name in RATINGS:
         return ratings_problem(**kwargs)
+    if name in COUNTS:
+        return emission_problem(**kwargs)
     return (mimo_problem if name in MIMO else sparse_problem)(**kwargs)
 
 

@@ -10,6 +10,7 @@ from .gd import GD
 from .hqs import HQS
 from .ista import ISTA
 from .mimo_amp import MIMOAMP
+from .mlem import MLEM, OSEM
 from .oamp import OAMP
 from .pdhg import PDHG
 from .soft_impute import SoftImpute
@@ -24,7 +25,9 @@ __all__ = [
     "HQS",
     "ISTA",
     "MIMOAMP",
+    "MLEM",
     "OAMP",
+    "OSEM",
     "PDHG",
     "SoftImpute",
     "adjoint_start",

@@ -45,6 +45,9 @@ class LinearOperator:
     batch_size: int | None = None
     dtype: torch.dtype | None = None
     device: torch.device | None = None
+    #: The measurement axis that ordered-subset methods (`unrolled.algorithms.OSEM`) split:
+    #: the first of ``out_shape`` (the rows of a matrix) unless an operator says otherwise.
+    subset_axis: int = 0
     _lipschitz: float | None = None
     _input_name = "x"  # what errors call the input of __call__ (the adjoint's is y)
     #: Held tensors that stay real whatever the operator's dtype (masks as weights, filters,

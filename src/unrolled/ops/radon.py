@@ -102,6 +102,7 @@ class Radon(LinearOperator):
         self.detector = positive_int(detector, "detector")
         self.theta = _angles(angles)
         self.out_shape = (*self.in_shape[:-2], self.theta.numel(), self.detector)
+        self.subset_axis = len(self.out_shape) - 2  # ordered subsets of angles (OSEM)
         P = projection_matrix((H, W), self.theta, self.detector)
         self.matrix = P.to(dtype)
         self.matrix_t = P.t().coalesce().to(dtype)
