@@ -13,6 +13,7 @@ from .mimo_amp import MIMOAMP
 from .mlem import MLEM, OSEM
 from .oamp import OAMP
 from .pdhg import PDHG
+from .sbl import SBL
 from .soft_impute import SoftImpute
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "OAMP",
     "OSEM",
     "PDHG",
+    "SBL",
     "SoftImpute",
     "adjoint_start",
     "zero_start",
