@@ -83,6 +83,7 @@ def test_osem_on_a_sinogram_splits_the_angles():
     assert state.masks.shape == (4, 12, 1)
     for s in range(4):  # subset s: the angles s, s + 4, s + 8
         assert state.masks[s, :, 0].nonzero().flatten().tolist() == [s, s + 4, s + 8]
+    torch.testing.assert_close(sub.init(y, 0.5 * R).masks, state.masks)  # a scaled Radon too
     # early on, one pass over 4 subsets gains what several MLEM iterations do
     one_pass = sub.run(y, R, iterations=4)
     mlem = MLEM().run(y, R, iterations=1)
@@ -127,3 +128,45 @@ def test_an_unrolled_network_learns_the_power_per_layer():
         loss.backward()
         opt.step()
     assert (net(y) - x).square().mean().item() < before
+
+
+def roughness(x):
+    """½ Σ over neighbouring pixel pairs of (x_j − x_k)², per sample (image: last two axes)."""
+    dh = x[..., 1:, :] - x[..., :-1, :]
+    dw = x[..., :, 1:] - x[..., :, :-1]
+    return 0.5 * (dh.square().flatten(1).sum(1) + dw.square().flatten(1).sum(1))
+
+
+def emission_image_problem():
+    shape = (1, 20, 20)
+    R = ur.ops.Radon(shape, angles=16, dtype=torch.float64)
+    g = torch.Generator().manual_seed(5)
+    x = torch.zeros(2, *shape, dtype=torch.float64)
+    x[:, :, 4:16, 5:15] = 1.0
+    x[1, :, 8:12, 8:12] = 3.0
+    A = 0.5 * R
+    return A, x, torch.poisson(A(x), generator=g)
+
+
+@pytest.mark.parametrize("beta", [0.05, 1.0])
+def test_map_em_never_lowers_the_penalised_likelihood(beta):
+    A, _, y = emission_image_problem()
+    alg = MLEM(mstep=ur.algorithms.QuadraticMAP(beta))
+    trace = alg.run(y, A, iterations=40, trace=True)[1]
+    assert (trace >= 0).all() and torch.isfinite(trace).all()
+    objective = torch.stack([poisson_loglik(A, t, y) - beta * roughness(t) for t in trace])
+    assert (objective[1:] - objective[:-1] >= -1e-9 * objective.abs()[1:]).all()
+    ml = MLEM().run(y, A, iterations=40)
+    assert (roughness(trace[-1]) < roughness(ml)).all()  # the prior smooths
+
+
+def test_map_em_without_weight_is_mlem():
+    A, _, y = emission_image_problem()
+    torch.testing.assert_close(
+        MLEM(mstep=ur.algorithms.QuadraticMAP(0.0)).run(y, A, iterations=5),
+        MLEM().run(y, A, iterations=5),
+        rtol=0,
+        atol=0,
+    )
+    with pytest.raises(ValueError, match="beta: expected a number >= 0"):
+        ur.algorithms.QuadraticMAP(-1.0)

@@ -10,7 +10,7 @@ from .gd import GD
 from .hqs import HQS
 from .ista import ISTA
 from .mimo_amp import MIMOAMP
-from .mlem import MLEM, OSEM
+from .mlem import MLEM, OSEM, QuadraticMAP
 from .oamp import OAMP
 from .pdhg import PDHG
 from .sbl import SBL
@@ -31,6 +31,7 @@ __all__ = [
     "OSEM",
     "PDHG",
     "SBL",
+    "QuadraticMAP",
     "SoftImpute",
     "adjoint_start",
     "zero_start",

@@ -354,6 +354,7 @@ class Scaled(LinearOperator):
     batch_size = property(lambda self: self.A.batch_size)  # type: ignore[assignment]
     dtype = property(lambda self: self.A.dtype)  # type: ignore[assignment]
     device = property(lambda self: self.A.device)  # type: ignore[assignment]
+    subset_axis = property(lambda self: self.A.subset_axis)  # type: ignore[assignment]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.c * self.A.forward(x)
