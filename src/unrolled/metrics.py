@@ -374,6 +374,19 @@ def nmse_db_metric() -> Metric:
     return Metric("NMSE", "dB", False, _nmse_sums, _db_of_mean, min_delta=0.01)
 
 
+def _nrmse_sums(x_hat: Tensor, x: Tensor) -> Tensor:
+    """``[Σ_i 100·‖x̂_i − x_i‖/‖x_i‖, the number of samples]`` over the samples with ``x_i ≠ 0``."""
+    error = (x_hat.to(x.dtype) - x).abs().square().flatten(1).sum(1).sqrt()
+    power = x.abs().square().flatten(1).sum(1).sqrt()
+    valid = power > 0
+    return torch.stack([(100 * error[valid] / power[valid]).double().sum(), valid.sum().double()])
+
+
+def nrmse_metric() -> Metric:
+    """NRMSE in percent, ``mean_i 100·‖x̂_i − x_i‖/‖x_i‖``: emission tomography's usual score."""
+    return Metric("NRMSE", "%", False, _nrmse_sums, _ratio, min_delta=0.01)
+
+
 def psnr_metric(data_range: float | None = 1.0) -> Metric:
     """Mean `psnr` over images (dB): imaging's score."""
     sums = lambda a, b: _mean_of(psnr(a, b, data_range, "none"))  # noqa: E731
@@ -426,6 +439,7 @@ __all__ = [
     "nmse_db",
     "nmse_db_metric",
     "nmse_db_per_layer",
+    "nrmse_metric",
     "psnr",
     "psnr_metric",
     "rating_metric",

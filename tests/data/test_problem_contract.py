@@ -24,6 +24,9 @@ BUILDERS = {
         ur.data.synthetic_ratings(30, 40, density=0.2, seed=1)
     ),
     "ct-reconstruction": lambda: ur.data.CTReconstruction(24, 6, validation_size=3, test_size=3),
+    "emission-tomography": lambda: ur.data.EmissionTomography(
+        24, 12, subsets=3, validation_size=3, test_size=3
+    ),
 }
 PROBLEMS = ur.list_models("problem")
 
@@ -37,6 +40,10 @@ def test_the_protocol(name, monkeypatch):
     if name == "ct-reconstruction":  # its TV baseline tunes on a grid: one weight is enough
         monkeypatch.setattr(ur.data.ct, "TV_GRID", (10.0,))
         monkeypatch.setattr(ur.data.ct, "TV_ITERATIONS", 5)
+    if name == "emission-tomography":  # its EM baselines tune stops and a weight: a few suffice
+        monkeypatch.setattr(ur.data.emission, "MAX_ITERATIONS", 5)
+        monkeypatch.setattr(ur.data.emission, "MAP_GRID", (0.1,))
+        monkeypatch.setattr(ur.data.emission, "MAP_ITERATIONS", 5)
     for constant in dir(ur.data.classical):  # the imaging baselines: the path, not convergence
         if constant.endswith("_ITERATIONS"):
             monkeypatch.setattr(ur.data.classical, constant, 5)

@@ -16,6 +16,7 @@ the splits); bundled images split by image into train and test
 from . import classical, images, measurements, mni, phantoms
 from .completion import RatingCompletion
 from .ct import CTReconstruction
+from .emission import EmissionTomography
 from .images import ImagePatches, load_image, mri_slice, test_images
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
@@ -33,6 +34,7 @@ __all__ = [
     "CTReconstruction",
     "CompressiveImaging",
     "Deblurring",
+    "EmissionTomography",
     "ImagePatches",
     "MIMODetection",
     "MRIReconstruction",
