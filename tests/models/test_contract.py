@@ -78,6 +78,16 @@ def _ratings(dtype=torch.float64):
     return ratings_problem(dtype=dtype)
 
 
+def _emission(dtype=torch.float64):
+    """Poisson counts of a blur with a background (a microscope's Richardson–Lucy setting; a
+    dense operator, so it compiles where the sparse Radon transform cannot)."""
+    g = torch.Generator().manual_seed(4)
+    A = 20 * Blur(random_kernels(2, 5, "gaussian", generator=g, dtype=dtype), (1, SIDE, SIDE))
+    A.background = 0.5
+    x = torch.rand(2, 1, SIDE, SIDE, generator=g, dtype=dtype)
+    return A, x, torch.poisson(A(x) + A.background, generator=g)
+
+
 EXAMPLES = {
     "vector": _vector,
     "channel": _channel,
@@ -87,10 +97,16 @@ EXAMPLES = {
     "downsample": _downsample,
     "mri": _mri,
     "sense": _sense,
+    "emission": _emission,
 }
+#: Models of Poisson counts (EM): they take the emission example only (the others' data can be
+#: negative).
+COUNTS = {"em-net"}
 
 
 def _accepts(name, example):
+    if (name in COUNTS) != (example == "emission"):
+        return False
     A, _, _ = EXAMPLES[example]()
     try:
         ur.create(name, operator=A, layers=2)

@@ -10,7 +10,7 @@ from .gd import GD
 from .hqs import HQS
 from .ista import ISTA
 from .mimo_amp import MIMOAMP
-from .mlem import MLEM, OSEM, QuadraticMAP
+from .mlem import MLEM, OSEM, QuadraticMAP, log_quadratic_argmax
 from .oamp import OAMP
 from .pdhg import PDHG
 from .sbl import SBL
@@ -34,5 +34,6 @@ __all__ = [
     "QuadraticMAP",
     "SoftImpute",
     "adjoint_start",
+    "log_quadratic_argmax",
     "zero_start",
 ]

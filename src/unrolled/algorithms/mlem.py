@@ -51,6 +51,21 @@ def ml_step(counts: Tensor, sens: Tensor, x: Tensor) -> Tensor:
     return torch.where(seen, counts / torch.where(seen, sens, 1), x)
 
 
+def log_quadratic_argmax(n: Tensor, b: Tensor, a: Tensor | float) -> Tensor:
+    """The ``x > 0`` maximising ``n log x − b x − (a/2) x²`` (``n ≥ 0``, ``a ≥ 0``, and ``a > 0``
+    where ``b ≤ 0``), elementwise: the positive root of ``a x² + b x − n = 0``,
+
+        x = 2n / (b + √(b² + 4an))   where b > 0,     (√(b² + 4an) − b) / (2a)   elsewhere,
+
+    each form where it does not cancel. The M-step of MAP-EM with a separable quadratic
+    surrogate (`QuadraticMAP`; FBSEM-Net's fusion, `unrolled.models.em_net`). Shapes broadcast."""
+    root = torch.sqrt(b.square() + 4 * a * n)
+    positive = b > 0
+    stable = 2 * n / torch.where(positive, b + root, 1)
+    direct = (root - b) / torch.where(positive, 1, 2 * a)
+    return torch.where(positive, stable, direct)
+
+
 class QuadraticMAP:
     """The M-step of MAP-EM with a quadratic smoothness prior, ``β/2 Σ_(j,k) (x_j − x_k)²`` over
     the pairs of neighbouring pixels (4-neighbours of an image's last two axes; the 2 along a
@@ -76,13 +91,7 @@ class QuadraticMAP:
             return ml_step(counts, sens, x)
         total, neighbours = _neighbour_sums(x)
         d = sens - self.beta * (neighbours * x + total)
-        a = 2 * self.beta * neighbours
-        root = torch.sqrt(d.square() + 4 * a * counts)
-        positive = d > 0
-        # the two forms of the positive root, each used where it does not cancel
-        stable = 2 * counts / torch.where(positive, d + root, 1)
-        direct = (root - d) / (2 * a)
-        return torch.where(positive, stable, direct)
+        return log_quadratic_argmax(counts, d, 2 * self.beta * neighbours)
 
     def __repr__(self) -> str:
         return f"QuadraticMAP(beta={self.beta:g})"

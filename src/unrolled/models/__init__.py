@@ -11,6 +11,8 @@ Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`
 super-resolution), ``learned-primal-dual`` (`primal_dual`, any operator), ``pnp-pgd`` and
 ``pnp-hqs`` (`pnp`).
 
+Emission tomography: ``em-net`` (`em_net`, FBSEM-Net's form over MLEM or OSEM).
+
 MIMO detection: ``oamp-net`` and ``oamp-net2`` (`oamp_net`), ``detnet`` (`detnet`),
 ``mmnet`` (`mmnet`).
 
@@ -24,6 +26,7 @@ from .admm_net import FilterShrinkage, admm_net
 from .alista import ALISTAIteration, alista, analytic_weight, generalized_coherence
 from .als_net import FactorCorrection, als_net
 from .detnet import DetNetIteration, DetNetLift, detnet
+from .em_net import FBSEMStep, em_net
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
@@ -45,6 +48,7 @@ __all__ = [
     "DPIRSchedule",
     "DetNetIteration",
     "DetNetLift",
+    "FBSEMStep",
     "FactorCorrection",
     "FilterShrinkage",
     "HyperNetwork",
@@ -67,6 +71,7 @@ __all__ = [
     "analytic_weight",
     "bernoulli_gaussian_mmse",
     "detnet",
+    "em_net",
     "generalized_coherence",
     "ista_net",
     "ista_net_plus",
