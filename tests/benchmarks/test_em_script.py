@@ -1,0 +1,37 @@
+"""The EM benchmark trains em-net for a few steps, scores it per layer beside MLEM and OSEM and
+the tuned baselines, finds MLEM's iterations to match, and prints its table."""
+
+from __future__ import annotations
+
+import json
+
+import unrolled as ur
+from tests.benchmarks._load import load
+
+TINY = """model: {name: em-net, layers: 3, depth: 3, width: 8}
+problem: {name: emission-tomography, size: 24, angles: 12, subsets: 3, validation_size: 4, test_size: 4}
+run_dir: runs/em-tiny
+"""
+
+
+def test_a_short_run_writes_its_json_and_table(tmp_path, monkeypatch, capsys):
+    bench = load("em")
+    monkeypatch.setattr(ur.data.emission, "MAX_ITERATIONS", 20)
+    monkeypatch.setattr(ur.data.emission, "MAP_GRID", (0.1, 1.0))
+    monkeypatch.setattr(ur.data.emission, "MAP_ITERATIONS", 20)
+    config = tmp_path / "em.yaml"
+    config.write_text(TINY)
+    out = tmp_path / "em.json"
+    argv = ["--config", str(config), "--steps", "4", "--max-iterations", "30", "--out", str(out)]
+    result = bench.main(argv)
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert [len(v) for v in saved["per_layer"].values()] == [3, 3, 3]
+    assert set(saved["baselines"]) == {
+        "FBP (Hann)", "MLEM (tuned stop)", "OSEM (3 subsets, tuned stop)", "MAP-EM (tuned)"
+    }  # fmt: skip
+    reach = saved["mlem_iterations_to_reach_network"]
+    assert reach is None or 1 <= reach <= 30
+    assert "**em-net**, 3 layers" in capsys.readouterr().out
+    assert bench.first_reaching([5.0, 4.0, 3.0], 4.5) == 2
+    assert bench.first_reaching([5.0, 4.0], 1.0) is None
