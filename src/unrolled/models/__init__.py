@@ -4,7 +4,8 @@
     unrolled.list_models("model")
 
 Sparse coding (the LISTA family): ``lista``, ``lista-cp``, ``lista-cpss``, ``steplista``
-(`lista`), ``alista`` (`alista`), ``lamp`` (`lamp`).
+(`lista`), ``alista`` (`alista`), ``lamp`` (`lamp`); sparse Bayesian learning: ``sbl-net``
+(`sbl_net`).
 
 Imaging: ``ista-net``, ``ista-net-plus`` (`ista_net`, block CS), ``admm-net`` (`admm_net`),
 ``modl`` (`modl`), ``varnet`` (`varnet`) for MRI, ``usrnet`` (`usrnet`, deblurring and
@@ -36,6 +37,7 @@ from .modl import MoDLIteration, modl
 from .oamp_net import oamp_net, oamp_net2
 from .pnp import pnp_hqs, pnp_pgd
 from .primal_dual import LearnedPrimalDualIteration, learned_primal_dual
+from .sbl_net import VarianceMap, sbl_net
 from .soft_impute_net import soft_impute_net
 from .unet_baseline import UNetBaseline
 from .usrnet import ConditionedUNet, DPIRSchedule, HyperNetwork, USRNetIteration, usrnet
@@ -65,6 +67,7 @@ __all__ = [
     "UNetBaseline",
     "USRNetIteration",
     "VarNetIteration",
+    "VarianceMap",
     "admm_net",
     "alista",
     "als_net",
@@ -86,6 +89,7 @@ __all__ = [
     "oamp_net2",
     "pnp_hqs",
     "pnp_pgd",
+    "sbl_net",
     "soft_impute_net",
     "step_lista",
     "usrnet",
