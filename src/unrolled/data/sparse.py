@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..algorithms import FISTA, ISTA
 from ..core import register
-from ..core.checks import positive_int
+from ..core.checks import choice, positive_int
 from ..metrics import nmse_db_metric
 from ..ops import Matrix
 from .problem import Baseline, DeviceStream, Problem
@@ -31,6 +31,10 @@ CLASSICAL_LAMBDA = 1e-4
 
 def _seed(seq: np.random.SeedSequence) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0])
+
+
+#: The dictionaries `SparseCoding` draws ``A`` from.
+DICTIONARIES = ("gaussian", "correlated")
 
 
 @register("sparse-coding", kind="problem")
@@ -49,8 +53,7 @@ class SparseCoding(DeviceStream, Problem):
             (`noise_std`, the same for every sample, independent of ``x``) chosen so that
             ``E‖Ax‖² / E‖e‖² = 10^(snr_db/10)``, the expectation taken over ``x`` and ``e``;
             since ``E[x xᵀ] = p·I``, ``σ² = p·‖A‖_F² / (m·10^(snr_db/10))``.
-        normalize_columns: scale every column of ``A`` to unit Euclidean norm (after drawing its
-            entries i.i.d. N(0, 1/m)).
+        normalize_columns: scale every column of ``A`` to unit Euclidean norm (after drawing it).
         seed: a non-negative int. It fixes ``A``, the training stream of `sample`, and the
             `validation` and `test` sets, each from its own independent generator (children of
             ``numpy.random.SeedSequence(seed)``). Everything is drawn on the CPU (the training
@@ -63,6 +66,11 @@ class SparseCoding(DeviceStream, Problem):
         train_size: ``None`` (default) for a fresh sample at every draw, an endless stream; or
             the number of distinct training samples, a fixed set (`train`) drawn once that
             `sample` then reuses, for studies of how much data a model needs.
+        dictionary: ``"gaussian"``, entries i.i.d. N(0, 1/m) (the LISTA benchmark); or
+            ``"correlated"``, ``Σ_{i≤m} i⁻² u_i v_iᵀ`` with Gaussian ``u_i``, ``v_i`` (Xin, Wang,
+            Gao, Wipf & Wang 2016; He et al. 2017): singular values decaying as ``i⁻²`` and
+            highly coherent columns, where ℓ1 methods and LISTA-type networks struggle and
+            sparse Bayesian learning does not.
 
     Attributes:
         matrix: ``A``, ``(m, n)``.
@@ -90,6 +98,7 @@ class SparseCoding(DeviceStream, Problem):
         validation_size: int = 1000,
         test_size: int = 1000,
         train_size: int | None = None,
+        dictionary: str = "gaussian",
     ) -> None:
         self.m = positive_int(m, "m")
         self.n = positive_int(n, "n")
@@ -118,6 +127,7 @@ class SparseCoding(DeviceStream, Problem):
         self.normalize_columns = normalize_columns
         self.seed = int(seed)
         self.dtype = dtype
+        self.dictionary = choice(dictionary, "dictionary", DICTIONARIES)
         self.validation_size = positive_int(validation_size, "validation_size")
         self.test_size = positive_int(test_size, "test_size")
         self.train_size = None if train_size is None else positive_int(train_size, "train_size")
@@ -127,7 +137,13 @@ class SparseCoding(DeviceStream, Problem):
         self._matrix_seed, train_seed, self._validation_seed, self._test_seed = seeds[:4]
         self._train_set_seed = seeds[4]
         g = torch.Generator(device="cpu").manual_seed(self._matrix_seed)
-        A = torch.randn(self.m, self.n, generator=g, dtype=dtype) / math.sqrt(self.m)
+        if self.dictionary == "gaussian":
+            A = torch.randn(self.m, self.n, generator=g, dtype=dtype) / math.sqrt(self.m)
+        else:  # Σ_i i⁻² u_i v_iᵀ: singular values decaying as i⁻², highly coherent columns
+            U = torch.randn(self.m, self.m, generator=g, dtype=torch.float64)
+            V = torch.randn(self.n, self.m, generator=g, dtype=torch.float64)
+            decay = torch.arange(1, self.m + 1, dtype=torch.float64) ** -2.0
+            A = ((U * decay) @ V.T / math.sqrt(self.m)).to(dtype)
         if normalize_columns:
             A = A / torch.linalg.vector_norm(A, dim=0, keepdim=True)
         self.matrix: Tensor = A
@@ -218,18 +234,20 @@ class SparseCoding(DeviceStream, Problem):
     def describe(self) -> str:
         noise = "noiseless" if self.snr_db is None else f"{self.snr_db:g} dB SNR"
         columns = ", unit columns" if self.normalize_columns else ""
+        kind = "Gaussian" if self.dictionary == "gaussian" else "correlated (Σ i⁻² u_i v_iᵀ)"
         return (
-            f"sparse coding y = Ax: A {self.m}x{self.n} Gaussian{columns}, x Bernoulli({self.sparsity:g})"
+            f"sparse coding y = Ax: A {self.m}x{self.n} {kind}{columns}, x Bernoulli({self.sparsity:g})"
             f"-Gaussian, {noise}"
         )
 
     def __repr__(self) -> str:
         snr = "noiseless" if self.snr_db is None else f"snr_db={self.snr_db:g}"
         train = "" if self.train_size is None else f", train_size={self.train_size}"
+        kind = "" if self.dictionary == "gaussian" else f", dictionary={self.dictionary!r}"
         return (
             f"SparseCoding(m={self.m}, n={self.n}, sparsity={self.sparsity:g}, {snr}, "
-            f"seed={self.seed}{train})"
+            f"seed={self.seed}{train}{kind})"
         )
 
 
-__all__ = ["CLASSICAL_LAMBDA", "SparseCoding"]
+__all__ = ["CLASSICAL_LAMBDA", "DICTIONARIES", "SparseCoding"]
