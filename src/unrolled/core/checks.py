@@ -56,6 +56,14 @@ def positive_int(value: Any, name: str, *, optional: bool = False) -> int | None
     return int(value)
 
 
+def non_negative_int(value: Any, name: str) -> int:
+    """``value`` as an int ≥ 0 (a seed, a count of steps); a bool, a float or a negative int is
+    refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+    return int(value)
+
+
 def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     """``value``, one of ``choices``."""
     if value not in choices:

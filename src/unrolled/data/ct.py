@@ -3,15 +3,13 @@ of learned primal-dual, Adler & Öktem 2018)."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..algorithms import FISTA
 from ..core import register
-from ..core.checks import positive_int, positive_number
+from ..core.checks import non_negative_int, positive_int, positive_number
 from ..metrics import psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from ..priors import TV
@@ -80,9 +78,7 @@ class CTReconstruction(Problem):
         self.level = positive_number(level, "level")
         self.photons = positive_number(photons, "photons")
         self.attenuation = positive_number(attenuation, "attenuation")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = non_negative_int(seed, "seed")
         self.operator = Radon((1, self.size, self.size), positive_int(angles, "angles"))
         # μ: the longest ray through a phantom of ones, scaled to `attenuation`
         self._mu = self.attenuation / float(self.operator(torch.ones(1, 1, size, size)).max())

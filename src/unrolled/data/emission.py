@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..algorithms import MLEM, OSEM, QuadraticMAP
 from ..core import register
-from ..core.checks import choice, positive_int, positive_number
+from ..core.checks import choice, non_negative_int, positive_int, positive_number
 from ..metrics import nrmse_metric, psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from .mni import SliceSampler, mni_slices
@@ -89,9 +89,7 @@ class EmissionTomography(Problem):
             raise ValueError(f"background: expected a number >= 0, got {background!r}")
         self.background = float(background)
         self.images = choice(images, "images", ACTIVITY)
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = non_negative_int(seed, "seed")
         radon = Radon((1, self.size, self.size), positive_int(angles, "angles"))
         self.subsets = positive_int(subsets, "subsets")
         if self.subsets > radon.theta.numel():

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..algorithms import FISTA, ISTA
 from ..core import register
-from ..core.checks import choice, positive_int
+from ..core.checks import choice, non_negative_int, positive_int
 from ..metrics import nmse_db_metric
 from ..ops import Matrix
 from .problem import Baseline, DeviceStream, Problem
@@ -118,8 +118,7 @@ class SparseCoding(DeviceStream, Problem):
             raise TypeError(
                 f"normalize_columns: expected a bool, got {type(normalize_columns).__name__}"
             )
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+        non_negative_int(seed, "seed")
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype: expected a real floating torch.dtype, got {dtype!r}")
         self.sparsity = float(sparsity)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from ..core import Layer, Param, Recipe, Rule, Unrolled, register, unroll
+from ..core.checks import non_negative_int
 from ._common import AUTO, SCALAR_SETTINGS, dense, m_by_n, operator_sizes, prepare_sparse
 from .lista import LISTACPIteration
 
@@ -73,8 +73,7 @@ def analytic_weight(A: Any, steps: int = COHERENCE_STEPS) -> Tensor:
 
     Returns ``W`` (m, n) in ``A``'s (real) dtype and on its device, computed in float64.
     """
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps: expected a non-negative int, got {steps!r}")
+    non_negative_int(steps, "steps")
     M = _matrix(A)
     dtype = A.dtype if isinstance(A, Tensor) else (A.dtype or torch.get_default_dtype())
     norms2 = M.square().sum(0)  # ‖a_i‖²
@@ -146,14 +145,7 @@ class ALISTAIteration(LISTACPIteration):
         coherence_steps: int = COHERENCE_STEPS,
         **overrides: Any,
     ) -> None:
-        if (
-            isinstance(coherence_steps, bool)
-            or not isinstance(coherence_steps, numbers.Integral)
-            or coherence_steps < 0
-        ):
-            raise ValueError(
-                f"coherence_steps: expected a non-negative int, got {coherence_steps!r}"
-            )
+        non_negative_int(coherence_steps, "coherence_steps")
         weight = Rule(
             lambda A: analytic_weight(A, steps=coherence_steps),
             f"analytic_weight(A, steps={coherence_steps})"
