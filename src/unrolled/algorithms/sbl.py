@@ -40,11 +40,16 @@ def gaussian_posterior(
     return mu, gamma - gamma.square() * d
 
 
+def squared_magnitude(mu: Tensor) -> Tensor:
+    """``|μ|²``, real, without a square root (whose gradient at 0 is undefined)."""
+    return mu.real.square() + mu.imag.square() if mu.is_complex() else mu.square()
+
+
 def em_variances(mu: Tensor, var: Tensor, gamma: Tensor) -> Tensor:
     """The M-step: ``γ_new = |μ|² + Σ_ii``, the posterior second moment of each coefficient.
     ``Σ_ii ≥ 0`` in exact arithmetic; its rounding below 0 (where ``γ_i (Aᴴ Σ_y⁻¹ A)_ii ≈ 1``)
     is taken as 0, so ``Σ_y`` stays positive definite. Shapes: (B, n) each."""
-    return mu.real.square() + (mu.imag.square() if mu.is_complex() else 0) + var.clamp_min(0)
+    return squared_magnitude(mu) + var.clamp_min(0)
 
 
 @register("sbl")

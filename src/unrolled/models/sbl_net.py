@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..algorithms import SBL
-from ..algorithms.sbl import em_variances
+from ..algorithms.sbl import em_variances, squared_magnitude
 from ..core import register, unroll
 from ..core.checks import positive_int
 from ..ops.matrix import Matrix
@@ -43,7 +43,7 @@ class VarianceMap(nn.Module):
     def forward(self, mu: Tensor, var: Tensor, gamma: Tensor) -> Tensor:
         em = em_variances(mu, var, gamma)
         eps = 1e-12  # the floor of the log-statistics: far below any variance that matters
-        power = mu.real.square() + (mu.imag.square() if mu.is_complex() else 0)
+        power = squared_magnitude(mu)
         features = torch.stack(
             [torch.log(power + eps), torch.log(var.clamp_min(0) + eps), torch.log(gamma + eps)],
             dim=-1,
