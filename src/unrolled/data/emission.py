@@ -101,6 +101,8 @@ class EmissionTomography(Problem):
         )
         validation_size = positive_int(validation_size, "validation_size")
         test_size = positive_int(test_size, "test_size")
+        # each set's generator draws its phantoms, then its counts
+        g_val, g_test = torch.Generator().manual_seed(val), torch.Generator().manual_seed(test)
         if self.images == "mni":
             self._slices: Any = SliceSampler("train", self.size, train)
             self.generator = self._slices.generator
@@ -108,16 +110,16 @@ class EmissionTomography(Problem):
             x_test = mni_slices("test", self.size)[:test_size, None]
         else:
             self.generator = torch.Generator().manual_seed(train)
-            x_val = self._phantoms(validation_size, torch.Generator().manual_seed(val))
-            x_test = self._phantoms(test_size, torch.Generator().manual_seed(test))
+            x_val = self._phantoms(validation_size, g_val)
+            x_test = self._phantoms(test_size, g_test)
         # the dose: the validation images' mean total projection scaled to `counts`
         scale = self.counts / float(radon(x_val).flatten(1).sum(1).mean())
         self.operator = scale * radon
         bins = radon.theta.numel() * radon.detector
         self.operator.background = self.background * self.counts / bins  # type: ignore[attr-defined]
         self.radon = radon
-        self.validation = self._measure(x_val, torch.Generator().manual_seed(val))
-        self.test = self._measure(x_test, torch.Generator().manual_seed(test))
+        self.validation = self._measure(x_val, g_val)
+        self.test = self._measure(x_test, g_test)
 
     def _phantoms(self, batch: int, g: torch.Generator) -> Tensor:
         return random_ellipses(self.size, generator=g, batch=batch)[:, None]
