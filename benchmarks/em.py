@@ -49,8 +49,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     net = build_model(config, problem)
     layers = net.layers
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as run_dir:
-        ur.train.fit(net, problem, max_steps=args.steps, run_dir=run_dir)
+    if args.run_dir is None:
+        with tempfile.TemporaryDirectory() as run_dir:
+            ur.train.fit(net, problem, max_steps=args.steps, run_dir=run_dir)
+    else:  # kept: `unrolled eval` reads it, `benchmarks/weights.py` can ship it
+        ur.train.fit(net, problem, max_steps=args.steps, run_dir=args.run_dir)
     seconds = time.perf_counter() - start
     net.eval()
     x, y = problem.test
@@ -131,6 +134,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, default=1500, help="training steps")
     parser.add_argument("--max-iterations", type=int, default=1000, help="MLEM's longest run")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help="keep the training run there (default: not kept)"
+    )
     parser.add_argument("--table", action="store_true", help="print the README table and exit")
     args = parser.parse_args(argv)
     if args.table:

@@ -22,7 +22,8 @@ def test_a_short_run_writes_its_json_and_table(tmp_path, monkeypatch, capsys):
     config = tmp_path / "em.yaml"
     config.write_text(TINY)
     out = tmp_path / "em.json"
-    argv = ["--config", str(config), "--steps", "4", "--max-iterations", "30", "--out", str(out)]
+    argv = ["--config", str(config), "--steps", "4", "--max-iterations", "30", "--out", str(out),
+            "--run-dir", str(tmp_path / "run")]  # fmt: skip
     result = bench.main(argv)
     saved = json.loads(out.read_text())
     assert saved == json.loads(json.dumps(result))
@@ -33,5 +34,6 @@ def test_a_short_run_writes_its_json_and_table(tmp_path, monkeypatch, capsys):
     reach = saved["mlem_iterations_to_reach_network"]
     assert reach is None or 1 <= reach <= 30
     assert "**em-net**, 3 layers" in capsys.readouterr().out
+    assert (tmp_path / "run" / "weights.safetensors").is_file()
     assert bench.first_reaching([5.0, 4.0, 3.0], 4.5) == 2
     assert bench.first_reaching([5.0, 4.0], 1.0) is None
