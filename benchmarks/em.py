@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "network": {m.key: round(m(trace[-1], x), 3) for m in (metric, *problem.extra_metrics)},
         "baselines": baselines,
         "mlem_iterations_to_reach_network": reach,
+        "mlem_iterations_run": args.max_iterations,
         "mlem_best": {"nrmse": round(min(long), 3), "iteration": 1 + long.index(min(long))},
         "iterations_saved_factor": None if reach is None else round(reach / layers, 1),
         "checks": {
@@ -120,8 +121,8 @@ def markdown(r: dict[str, Any]) -> str:
         + (
             f"after {reach} iterations ({r['iterations_saved_factor']}× the layers)"
             if reach is not None
-            else f"at no iteration up to the limit (its best: {best['nrmse']:.2f} % at "
-            f"iteration {best['iteration']})"
+            else f"at no iteration up to {r.get('mlem_iterations_run', 'the limit')} (its best: "
+            f"{best['nrmse']:.2f} % at iteration {best['iteration']})"
         )
         + "."
     )
