@@ -77,3 +77,14 @@ def test_an_operator_without_a_matrix_is_refused():
     _, _, y = sparse_problem()
     with pytest.raises(TypeError, match="A: SBL needs an explicit matrix"):
         SBL().run(y, ur.ops.Diagonal(torch.ones(20, dtype=y.dtype)), iterations=1)
+
+
+def test_float32_on_a_coherent_dictionary_stays_finite_and_matches_float64():
+    """A float32 Cholesky factor of Σ_y breaks down here (σ² = 10⁻⁶, coherence > 0.95): the
+    posterior is computed in double precision and returned in float32."""
+    p = ur.data.SparseCoding(50, 100, dictionary="correlated", validation_size=4, test_size=8)
+    _, y = p.test
+    est32 = SBL(noise=1e-6).run(y, p.operator, iterations=30)
+    est64 = SBL(noise=1e-6).run(y.double(), ur.Matrix(p.matrix.double()), iterations=30)
+    assert est32.dtype == torch.float32 and torch.isfinite(est32).all()
+    torch.testing.assert_close(est32.double(), est64, rtol=1e-3, atol=1e-4)

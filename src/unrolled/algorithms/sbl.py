@@ -25,9 +25,14 @@ def gaussian_posterior(
 
         Σ_y = σ² I + A Γ Aᴴ,     μ = Γ Aᴴ Σ_y⁻¹ y,     Σ_ii = γ_i − γ_i² (Aᴴ Σ_y⁻¹ A)_ii
 
-    Returns ``(μ, diag Σ)``, ``(B, n)`` each (``diag Σ`` real). Shapes: ``y`` (B, m), ``gamma``
-    (B, n), ``A.M`` (m, n) or (B, m, n)."""
-    M = A.M
+    Returns ``(μ, diag Σ)``, ``(B, n)`` each (``diag Σ`` real), in ``y``'s precision. The
+    algebra runs in double precision: with a coherent dictionary and a small σ², ``Σ_y`` is too
+    ill-conditioned for a float32 Cholesky factor (it breaks down into NaN). Shapes: ``y``
+    (B, m), ``gamma`` (B, n), ``A.M`` (m, n) or (B, m, n)."""
+    out, real = y.dtype, gamma.dtype
+    wide = torch.complex128 if A.M.is_complex() or y.is_complex() else torch.float64
+    y, gamma, M = y.to(wide), gamma.to(torch.float64), A.M.to(wide)
+    noise = noise.to(torch.float64) if isinstance(noise, Tensor) else noise
     Mh = M.mH
     scaled = M * gamma.to(M.dtype).unsqueeze(-2)  # A Γ: (B, m, n)
     cov = scaled @ Mh
@@ -37,7 +42,7 @@ def gaussian_posterior(
     mu = gamma.to(M.dtype) * (Mh @ u).squeeze(-1)
     W = torch.cholesky_solve(M.expand(*cov.shape[:-2], *M.shape[-2:]), L)  # Σ_y⁻¹ A
     d = (M.conj() * W).sum(-2).real
-    return mu, gamma - gamma.square() * d
+    return mu.to(out), (gamma - gamma.square() * d).to(real)
 
 
 def squared_magnitude(mu: Tensor) -> Tensor:
