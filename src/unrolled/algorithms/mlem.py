@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, Slot, register
-from ..core.checks import positive_int
+from ..core.checks import non_negative_number, positive_int
 
 
 class MLEMState(NamedTuple):
@@ -82,9 +82,7 @@ class QuadraticMAP:
     """
 
     def __init__(self, beta: float) -> None:
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
-            raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = non_negative_number(beta, "beta")
 
     def __call__(self, counts: Tensor, sens: Tensor, x: Tensor) -> Tensor:
         if self.beta == 0:

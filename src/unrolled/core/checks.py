@@ -45,6 +45,13 @@ def positive_number(value: Any, name: str, *, optional: bool = False) -> float |
     return float(value)
 
 
+def non_negative_number(value: Any, name: str) -> float:
+    """``value`` as a float ≥ 0, finite (a weight that may be off)."""
+    if not (is_real(value) and value >= 0):
+        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
+    return float(value)
+
+
 def positive_int(value: Any, name: str, *, optional: bool = False) -> int | None:
     """``value`` as an int ≥ 1 (or None, with ``optional``); a bool, a float or anything
     smaller is refused."""

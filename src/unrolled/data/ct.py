@@ -3,7 +3,6 @@ of learned primal-dual, Adler & Öktem 2018)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -14,7 +13,7 @@ from ..metrics import psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from ..priors import TV
 from .phantoms import random_ellipses, shepp_logan
-from .problem import Baseline, Problem, tuned_weight
+from .problem import Baseline, Problem, child_seeds, tuned_weight
 
 #: The TV weights `CTReconstruction.baselines` tunes TV-FISTA over, on validation phantoms.
 TV_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -82,9 +81,7 @@ class CTReconstruction(Problem):
         self.operator = Radon((1, self.size, self.size), positive_int(angles, "angles"))
         # μ: the longest ray through a phantom of ones, scaled to `attenuation`
         self._mu = self.attenuation / float(self.operator(torch.ones(1, 1, size, size)).max())
-        train, val, test = (
-            int(s.generate_state(1)[0]) for s in np.random.SeedSequence(self.seed).spawn(3)
-        )
+        train, val, test = child_seeds(self.seed, 3)
         # phantoms are drawn ellipse by ellipse on the host: batches are copied to the device
         self.generator = torch.Generator().manual_seed(train)
         g = torch.Generator().manual_seed(val)

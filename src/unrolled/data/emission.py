@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ..algorithms import MLEM, OSEM, QuadraticMAP
 from ..core import register
-from ..core.checks import choice, non_negative_int, positive_int, positive_number
+from ..core.checks import (
+    choice,
+    non_negative_int,
+    non_negative_number,
+    positive_int,
+    positive_number,
+)
 from ..metrics import nrmse_metric, psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from .mni import SliceSampler, mni_slices
 from .phantoms import random_ellipses
-from .problem import Baseline, Problem
+from .problem import Baseline, Problem, child_seeds
 
 #: The activity maps: ``"ellipses"``, random ellipse phantoms; ``"mni"``, axial slices of the
 #: MNI152 T1 template as activity (`unrolled.data.mni`: slice ranges split train, validation
@@ -83,11 +87,7 @@ class EmissionTomography(Problem):
     ) -> None:
         self.size = positive_int(size, "size")
         self.counts = positive_number(counts, "counts")
-        if isinstance(background, bool) or not isinstance(background, numbers.Real):
-            raise TypeError(f"background: expected a number >= 0, got {background!r}")
-        if not 0 <= background < float("inf"):
-            raise ValueError(f"background: expected a number >= 0, got {background!r}")
-        self.background = float(background)
+        self.background = non_negative_number(background, "background")
         self.images = choice(images, "images", ACTIVITY)
         self.seed = non_negative_int(seed, "seed")
         radon = Radon((1, self.size, self.size), positive_int(angles, "angles"))
@@ -96,9 +96,7 @@ class EmissionTomography(Problem):
             raise ValueError(
                 f"subsets: expected at most the {radon.theta.numel()} angles, got {subsets}"
             )
-        train, val, test = (
-            int(s.generate_state(1)[0]) for s in np.random.SeedSequence(self.seed).spawn(3)
-        )
+        train, val, test = child_seeds(self.seed, 3)
         validation_size = positive_int(validation_size, "validation_size")
         test_size = positive_int(test_size, "test_size")
         # each set's generator draws its phantoms, then its counts
@@ -117,9 +115,13 @@ class EmissionTomography(Problem):
         self.operator = scale * radon
         bins = radon.theta.numel() * radon.detector
         self.operator.background = self.background * self.counts / bins  # type: ignore[attr-defined]
-        self.radon = radon
         self.validation = self._measure(x_val, g_val)
         self.test = self._measure(x_test, g_test)
+
+    @property
+    def radon(self) -> Radon:
+        """``R``, the unscaled Radon transform inside `operator` (``c·R``)."""
+        return self.operator.A
 
     def _phantoms(self, batch: int, g: torch.Generator) -> Tensor:
         return random_ellipses(self.size, generator=g, batch=batch)[:, None]

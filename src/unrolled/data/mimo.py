@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -21,7 +20,7 @@ from ..comms import (
 from ..core import register
 from ..core.checks import positive_int
 from ..metrics import Metric, error_rate_metric
-from .problem import Baseline, DeviceStream, Problem
+from .problem import Baseline, DeviceStream, Problem, child_seeds
 
 
 @register("mimo-detection", kind="problem")
@@ -81,9 +80,7 @@ class MIMODetection(DeviceStream, Problem):
             raise TypeError(f"real: expected a bool, got {type(real).__name__}")
         self.real = real and self.constellation.is_complex
         self.dtype = torch.complex64 if self.constellation.is_complex else torch.float32
-        train, val, test = (
-            int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
-        )
+        train, val, test = child_seeds(seed, 3)
         self._start_stream(train)  # batches drawn on the training device (`to`)
         self.validation = self._draw(positive_int(validation_size, "validation_size"), val)
         self._test_seed = test

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -61,6 +62,13 @@ class Problem:
     def describe(self) -> str:
         """One line: what the problem is (sizes, noise, data)."""
         return repr(self)
+
+
+def child_seeds(seed: int, count: int) -> list[int]:
+    """``count`` independent seeds from ``seed`` (children of ``numpy.random.SeedSequence``): one
+    per stream of a problem (training, validation, test), so that each stays as it is when
+    another changes."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(count)]
 
 
 def tuned_weight(
@@ -117,4 +125,4 @@ class DeviceStream:
         """What else moves with the stream (nothing by default)."""
 
 
-__all__ = ["Baseline", "DeviceStream", "Problem", "tuned_weight"]
+__all__ = ["Baseline", "DeviceStream", "Problem", "child_seeds", "tuned_weight"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,7 +23,7 @@ from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .mni import SliceSampler, mni_slices
 from .phantoms import smooth_phase
-from .problem import Baseline, Problem, tuned_weight
+from .problem import Baseline, Problem, child_seeds, tuned_weight
 
 #: Where the images come from: ``"natural"``, the bundled photographs (`unrolled.data.images`,
 #: patches of the training images, the held-out images whole); ``"mni"``, axial slices of the
@@ -37,10 +36,6 @@ MRI_TV_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
 CG_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 #: The ridge weight of the linear baseline ``(AᴴA + ρI)⁻¹Aᴴy`` (zero-filling for single-coil MRI).
 LINEAR_RIDGE = 0.01
-
-
-def _seeds(seed: int, count: int) -> list[int]:
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(count)]
 
 
 class _Restoration(Problem):
@@ -68,7 +63,7 @@ class _Restoration(Problem):
         self.seed = seed
         self.images = choice(images, "images", IMAGE_SETS)
         validation_size = positive_int(validation_size, "validation_size")
-        train_seed, val_seed, test_seed = _seeds(seed, 3)
+        train_seed, val_seed, test_seed = child_seeds(seed, 3)
         self.generator = torch.Generator().manual_seed(train_seed)
         if images == "mni":
             if not grayscale:
