@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import unrolled as ur
 from common import describe_machine
-from unrolled.algorithms import MLEM, OSEM
+from unrolled.algorithms import MLEM
 from unrolled.runs import build_model, build_problem, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,16 +62,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _, trace = net(y, trace=True)
     network = [metric(t, x) for t in trace]
     per_layer = {"em-net": network}
-    for name, alg in (
-        ("MLEM", MLEM()),
-        (f"OSEM ({problem.subsets} subsets)", OSEM(subsets=problem.subsets)),
-    ):
-        per_layer[name] = [metric(t, x) for t in alg.run(y, A, layers, trace=True)[1]]
-    baselines = {
-        name: {m.key: round(m(b(layers)[-1], x), 3) for m in (metric, *problem.extra_metrics)}
-        for name, b in problem.baselines().items()
-        if "tuned" in name or name.startswith("FBP")
-    }
+    baselines = {}
+    for name, baseline in problem.baselines().items():
+        estimates = baseline(layers)  # an iterating method: one estimate per layer
+        if len(estimates) == layers > 1:
+            per_layer[name] = [metric(t, x) for t in estimates]
+        else:
+            scores = (metric, *problem.extra_metrics)
+            baselines[name] = {m.key: round(m(estimates[-1], x), 3) for m in scores}
     long = [metric(t, x) for t in itertools.islice(MLEM().iterate(y, A), args.max_iterations)]
     reach = first_reaching(long, network[-1])
     best_classical = min(v[metric.key] for v in baselines.values())

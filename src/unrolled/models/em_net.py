@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..algorithms import MLEM, log_quadratic_argmax
 from ..algorithms.mlem import ml_step
-from ..core import register, unroll
+from ..core import Param, register, unroll
 from ..core.checks import positive_int, positive_number
 from ..nn import DnCNN
 from ._common import annealed_recipe
 from ._imaging import check_real, image_channels
+
+#: γ's constraint: the core's positive reparametrisation (softplus), as for a learned `Param`.
+_GAMMA = Param(1.0, positive=True).with_default(1.0, "gamma")
 
 
 class FBSEMStep(nn.Module):
@@ -36,12 +37,12 @@ class FBSEMStep(nn.Module):
     def __init__(self, regulariser: nn.Module, gamma: float) -> None:
         super().__init__()
         self.regulariser = regulariser
-        gamma = positive_number(gamma, "gamma")
-        self.raw_gamma = nn.Parameter(torch.tensor(math.log(math.expm1(gamma))))
+        start = torch.tensor(positive_number(gamma, "gamma"))
+        self.raw_gamma = nn.Parameter(_GAMMA.to_raw(start))
 
     @property
     def gamma(self) -> Tensor:
-        return F.softplus(self.raw_gamma)
+        return _GAMMA.from_raw(self.raw_gamma)
 
     def forward(self, counts: Tensor, sens: Tensor, x: Tensor) -> Tensor:
         x_em = ml_step(counts, sens, x)
