@@ -96,7 +96,6 @@ def em_net(
     """
     channels, is_complex = image_channels(operator, "em-net")
     check_real(is_complex, "em-net")
-    positive_int(subsets, "subsets")
     regulariser = DnCNN(channels, positive_int(depth, "depth"), positive_int(width, "width"), False)
     # γ starts where the pull towards z weighs as much as the data at a typical pixel
     batch = operator.batch_size or 1  # a per-sample operator takes its own batch
