@@ -89,7 +89,7 @@ def run(
             results=results,
         )
         out[config] = summary
-        print(json.dumps({k: summary[k] for k in ("model", "margin_db")}), flush=True)
+        print(json.dumps({k: summary[k] for k in ("model", "margin")}), flush=True)
     merge_results(results, ("gpu-run",), {"seconds": seconds, "pairs": list(pairs)})
     return out
 

@@ -33,6 +33,8 @@ from unrolled.train.config import prepare_model
 from unrolled.train.device import OnDevice
 
 RESULTS = Path(__file__).parent / "results" / "imaging.json"
+#: How the tables name a metric's key, and the unit of its margin.
+LABELS = {"psnr_db": ("PSNR (dB)", " dB"), "nrmse": ("NRMSE (%)", " points")}
 
 
 def _scores(problem: Any, estimate: torch.Tensor, x: torch.Tensor) -> dict[str, float]:
@@ -74,6 +76,13 @@ def baselines(problem: Any, results: Path = RESULTS) -> dict[str, dict[str, floa
     return done[key]
 
 
+def margin(metric: Any, value: float, classical: dict[str, dict[str, float]]) -> float:
+    """How far ``value`` is ahead of the best of the ``classical`` scores, in the metric's units,
+    positive when ahead whichever way the metric points (dB of PSNR; points of NRMSE)."""
+    scores = [v[metric.key] for v in classical.values()]
+    return value - max(scores) if metric.higher_is_better else min(scores) - value
+
+
 @torch.no_grad()
 def package(
     run: Path,
@@ -98,14 +107,15 @@ def package(
     net.cpu()
     ours = _scores(problem, estimate, x)
     classical = baselines(problem, results)
-    best = max(v[problem.metric.key] for v in classical.values())
+    metric = problem.metric
     scores = {
         "test_size": int(x.shape[0]),
+        "metric": metric.key,
         "model": ours,
         "baselines": classical,
-        "margin_db": round(ours[problem.metric.key] - best, 3),
+        "margin": round(margin(metric, ours[metric.key], classical), 3),
     }
-    check = {"metric": problem.metric.key, "value": round(problem.metric(estimate, x), 4)}
+    check = {"metric": metric.key, "value": round(metric(estimate, x), 4)}
     entry = pretrained.save(
         net,
         config.model,
@@ -128,8 +138,8 @@ def package(
 
 def table(results: Path = RESULTS, section: str = "shipped") -> str:
     """The README's tables of ``section``'s entries, one per problem (the entries of one problem
-    share its baselines): test PSNR of each network beside each baseline, the margin over the
-    best, and how it was trained."""
+    share its baselines): the test score of each network (the problem's metric) beside each
+    baseline, the margin over the best, and how it was trained."""
     entries = json.loads(results.read_text()).get(section, {})
     by_problem: dict[str, list[tuple[str, dict]]] = {}
     for key, r in entries.items():
@@ -137,18 +147,20 @@ def table(results: Path = RESULTS, section: str = "shipped") -> str:
     lines = []
     for group in by_problem.values():
         names = list(group[0][1]["baselines"])
+        key = group[0][1]["metric"]
+        label, unit = LABELS.get(key, (key, ""))
         lines += [
-            "| weights, test PSNR (dB) | samples | "
+            f"| weights, test {label} | samples | "
             + " | ".join(names)
             + " | network | margin | trained |",
             "| --- | --- | " + " | ".join("---" for _ in names) + " | --- | --- | --- |",
         ]
-        for key, r in group:
+        for name, r in group:
             t = r["trained"]
-            cells = [f"{r['baselines'][n]['psnr_db']:.2f}" for n in names]
+            cells = [f"{r['baselines'][n][key]:.2f}" for n in names]
             lines.append(
-                f"| `{key}` | {r['test_size']} | {' | '.join(cells)} | "
-                f"**{r['model']['psnr_db']:.2f}** | {r['margin_db']:+.2f} dB | "
+                f"| `{name}` | {r['test_size']} | {' | '.join(cells)} | "
+                f"**{r['model'][key]:.2f}** | {r['margin']:+.2f}{unit} | "
                 f"{t['steps']} steps, {t['seconds'] / 60:.0f} min, {t['device']} |"
             )
         lines.append("")

@@ -41,7 +41,7 @@ def test_the_gpu_mode_trains_measures_and_ships_each_pair(tmp_path, monkeypatch,
     assert set(result["baselines"]) == {"FBP (ramp)", "FBP (Hann)", "TV-FISTA (tuned)"}
     assert result["trained"]["steps"] == 2 and result["trained"]["device"] == "cpu"
     data = json.loads(out.read_text())
-    assert data["gpu"]["learned-primal-dual/ct-30-angles-gpu"]["margin_db"] == result["margin_db"]
+    assert data["gpu"]["learned-primal-dual/ct-30-angles-gpu"]["margin"] == result["margin"]
     shipped = pretrained.info("learned-primal-dual", "ct-30-angles-gpu")
     assert shipped.check["value"] == pytest.approx(result["model"]["psnr_db"], abs=1e-3)
     with pytest.raises(ValueError, match="pairs: expected some of"):
