@@ -150,3 +150,19 @@ def test_bad_arguments_name_themselves():
         LISTAIteration(0, 40)
     with pytest.raises(TypeError, match="unexpected keyword"):
         ur.create("lista", operator=A, bogus=1)
+
+
+@pytest.mark.parametrize("name, reference", [("lista-cpss", 3e-3), ("lamp", 1e-3)])
+def test_the_rate_follows_the_size_and_slows_for_a_coherent_dictionary(name, reference):
+    """Gaussian dictionaries keep the measured rule ``reference·√(250/m)``; the correlated one,
+    whose entries of A/L are far smaller, gets a rate scaled down by ``c < 1`` (the Gaussian rate
+    overflowed LISTA-CPSS's loss there)."""
+
+    def rate(m, n, dictionary="gaussian"):
+        problem = ur.data.SparseCoding(m, n, dictionary=dictionary, validation_size=1, test_size=1)
+        net = ur.create(name, operator=problem.operator, layers=2)
+        return net.recipe.resolve(net, problem)["lr"]
+
+    assert rate(250, 500) == pytest.approx(reference)
+    assert rate(100, 200) == pytest.approx(reference * 2.5**0.5)
+    assert rate(20, 100, "correlated") < 0.2 * reference * 12.5**0.5

@@ -106,7 +106,7 @@ class LAMPBGIteration(LAMPIteration):
 RECIPE = Recipe(
     {"schedule": "layerwise", "batch_size": 64, "loss": "nmse_db", "patience": 300},
     derive=matrix_lr(1e-3),
-    derived="lr 1e-3·√(250/m), m measurements",
+    derived="lr 1e-3·√(250/m)·c, m measurements, c < 1 for a dictionary more coherent than a Gaussian one",
     notes="schedule and rate 1e-3: Borgerding et al.'s onsager_deep_learning; the loss in dB "
     "and patience 300 measured here.",
 )

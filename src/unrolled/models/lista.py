@@ -180,7 +180,7 @@ COUPLED_RECIPE = Recipe(
     COUPLED_SETTINGS,
     derive=matrix_lr(3e-3),
     prepare=prepare_sparse,
-    derived="lr 3e-3·√(250/m), m measurements; support from the data's "
+    derived="lr 3e-3·√(250/m)·c, m measurements, c < 1 for a dictionary more coherent than a Gaussian one; support from the data's "
     "sparsity; the starting threshold at least the noise's universal threshold",
     notes="deep supervision, dB loss and 3e-3 at 250×500 measured here; the rate's scaling "
     "with the size is matrix_lr's; cosine annealing over the budget measured on the grid of "
@@ -199,7 +199,7 @@ LISTA_RECIPE = Recipe(
     },
     derive=matrix_lr(3e-3),
     prepare=prepare_sparse,
-    derived="lr 3e-3·√(250/m), m measurements; the starting threshold at "
+    derived="lr 3e-3·√(250/m)·c, m measurements, c < 1 for a dictionary more coherent than a Gaussian one; the starting threshold at "
     "least the noise's universal threshold",
     notes="as LISTA-CP's, in coupled coordinates; D's factor 0.03 measured here at 250×500 "
     "(0.01 to 0.1 within 2 dB, 1 fails).",
