@@ -10,8 +10,9 @@ held-out phantoms, by NRMSE (%):
 * how many MLEM iterations reach the network's NRMSE (up to ``--max-iterations``; "never" when
   none does): the iterations-saved factor.
 
-    python benchmarks/em.py                 # writes benchmarks/results/em.json
-    python benchmarks/em.py --table         # the README's table from it
+    python benchmarks/em.py                 # writes benchmarks/results/em.json and em.png
+    python benchmarks/em.py --table         # the README's table from it (--plot: the figure)
+    python benchmarks/em.py --run-dir runs/weights/em-net-pet   # keeps the run, to ship
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import unrolled as ur
 from common import describe_machine
 from unrolled.algorithms import MLEM
-from unrolled.runs import build_model, build_problem, load_config
+from unrolled.runs import CONFIG_YAML, build_model, build_problem, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "em.json"
@@ -52,7 +53,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.run_dir is None:
         with tempfile.TemporaryDirectory() as run_dir:
             ur.train.fit(net, problem, max_steps=args.steps, run_dir=run_dir)
-    else:  # kept: `unrolled eval` reads it, `benchmarks/weights.py` can ship it
+    else:  # kept with its config: `unrolled eval` reads it, `benchmarks/weights.py` ships it
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+        (args.run_dir / CONFIG_YAML).write_text(config.text)
         ur.train.fit(net, problem, max_steps=args.steps, run_dir=args.run_dir)
     seconds = time.perf_counter() - start
     net.eval()
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "baselines": baselines,
         "mlem_iterations_to_reach_network": reach,
         "mlem_iterations_run": args.max_iterations,
+        "mlem_per_iteration": [round(v, 3) for v in long],
         "mlem_best": {"nrmse": round(min(long), 3), "iteration": 1 + long.index(min(long))},
         "iterations_saved_factor": None if reach is None else round(reach / layers, 1),
         "checks": {
@@ -127,6 +131,38 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def plot(r: dict[str, Any], path: Path) -> Path:
+    """The README figure: NRMSE per layer of em-net against MLEM (to its longest run) and OSEM
+    per iteration, with the tuned baselines as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    mlem = r.get("mlem_per_iteration") or r["per_layer"]["MLEM"]
+    ax.plot(range(1, len(mlem) + 1), mlem, color="tab:gray", label="MLEM")
+    for name, values in r["per_layer"].items():
+        if name not in ("em-net", "MLEM"):
+            ax.plot(range(1, len(values) + 1), values, "--", color="tab:blue", label=name)
+    net = r["per_layer"]["em-net"]
+    ax.plot(range(1, len(net) + 1), net, "o-", color="tab:red", ms=4, label="em-net (learned)")
+    for (name, s), color in zip(
+        r["baselines"].items(), ("tab:olive", "tab:purple", "tab:cyan", "tab:green"), strict=False
+    ):
+        ax.axhline(s["nrmse"], ls=":", color=color, label=f"{name}: {s['nrmse']:.1f} %")
+    ax.set_xscale("log")
+    ax.set_xlabel("layers / iterations")
+    ax.set_ylabel("test NRMSE (%)")
+    ax.set_title(f"Emission tomography, {r['test_size']} held-out phantoms", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "em-net.yaml")
@@ -137,14 +173,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--run-dir", type=Path, default=None, help="keep the training run there (default: not kept)"
     )
     parser.add_argument("--table", action="store_true", help="print the README table and exit")
+    parser.add_argument("--plot", action="store_true", help="redraw the figure and exit")
     args = parser.parse_args(argv)
-    if args.table:
+    if args.table or args.plot:
         result = json.loads(args.out.read_text())
     else:
         result = run(args)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.out}")
+    if not args.table:
+        print(f"wrote {plot(result, args.out.with_suffix('.png'))}")
     print(markdown(result))
     return result
 

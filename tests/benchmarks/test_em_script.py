@@ -35,5 +35,8 @@ def test_a_short_run_writes_its_json_and_table(tmp_path, monkeypatch, capsys):
     assert reach is None or 1 <= reach <= 30
     assert "**em-net**, 3 layers" in capsys.readouterr().out
     assert (tmp_path / "run" / "weights.safetensors").is_file()
+    assert ur.runs.load_config(tmp_path / "run" / "config.yaml").model == "em-net"  # shippable
+    assert len(saved["mlem_per_iteration"]) == 30
+    assert (tmp_path / "em.png").stat().st_size > 10_000
     assert bench.first_reaching([5.0, 4.0, 3.0], 4.5) == 2
     assert bench.first_reaching([5.0, 4.0], 1.0) is None

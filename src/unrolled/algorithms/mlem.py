@@ -179,9 +179,10 @@ class MLEM(Algorithm):
 @register("osem")
 class OSEM(MLEM):
     """Ordered-subsets expectation-maximisation (Hudson & Larkin 1994): `MLEM` on one subset of
-    the measurements per iteration, S subsets (default 4) in turn; each iteration costs what one
-    of MLEM costs here (every subset is projected whole and weighted) and gains nearly what S of
-    them do early on."""
+    the measurements per iteration, S subsets (default 4) in turn. Early on, one iteration (one
+    subset) gains about what one MLEM iteration does, so a pass over the S subsets gains nearly
+    what S of MLEM's do; a scanner's projector computes only the subset's rays, 1/S of MLEM's
+    cost, while here every subset is projected whole and weighted, at MLEM's cost."""
 
     def __init__(self, subsets: int = 4, **overrides: Any) -> None:
         super().__init__(subsets, **overrides)
