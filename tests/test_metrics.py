@@ -110,3 +110,31 @@ def test_recall_and_ndcg_at_k_by_hand():
         recall_at_k(scores, relevant, k=5)
     with pytest.raises(ValueError, match="scores: expected"):
         ndcg_at_k(scores[0], relevant[0], k=2)
+
+
+def test_poisson_log_likelihood_is_the_sum_of_the_log_pmf():
+    from unrolled.metrics import poisson_log_likelihood
+
+    g = torch.Generator().manual_seed(0)
+    mean = torch.rand(3, 2, 5, generator=g, dtype=torch.float64) * 4 + 0.1
+    y = torch.poisson(mean, generator=g)
+    expected = torch.distributions.Poisson(mean).log_prob(y).flatten(1).sum(1)
+    torch.testing.assert_close(poisson_log_likelihood(y, mean), expected)
+    zero = torch.zeros(1, 2, dtype=torch.float64)  # a bin expecting nothing, seeing nothing
+    assert poisson_log_likelihood(zero, zero).item() == 0.0
+    with pytest.raises(ValueError, match="mean"):
+        poisson_log_likelihood(y, mean[:2])
+
+
+def test_bias_and_std_over_realisations():
+    from unrolled.metrics import bias_and_std
+
+    x = torch.tensor([[3.0, 4.0]])  # ‖x‖ = 5
+    same = torch.tensor([[[3.0, 4.5]], [[3.0, 4.5]]])  # no spread, error 0.5
+    assert bias_and_std(same, x) == pytest.approx((10.0, 0.0))
+    spread = torch.tensor([[[2.0, 4.0]], [[4.0, 4.0]]])  # unbiased, variance 2 in one pixel
+    assert bias_and_std(spread, x) == pytest.approx((0.0, 100 * math.sqrt(2) / 5))
+    with pytest.raises(ValueError, match="at least 2 realisations"):
+        bias_and_std(same[:1], x)
+    with pytest.raises(ValueError, match=r"estimates: expected \(R, \*x.shape\)"):
+        bias_and_std(same[:, 0], x)

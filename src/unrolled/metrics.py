@@ -219,6 +219,51 @@ def ssim(
     return _reduce(s.view(B, -1).mean(1), reduction)
 
 
+def poisson_log_likelihood(y: Tensor, mean: Tensor) -> Tensor:
+    """The Poisson log-likelihood of counts ``y`` under expected counts ``mean``, per sample:
+    ``Σ_i y_i log(mean_i) − mean_i − log(y_i!)`` (a bin with ``mean_i = 0`` adds 0 where
+    ``y_i = 0`` and −∞ otherwise). What MLEM increases at every iteration.
+
+    Args:
+        y: counts, ``(B, *shape)``, real, ≥ 0.
+        mean: expected counts ``A x + b``, ``(B, *shape)``, ≥ 0.
+
+    Returns:
+        ``(B,)``, in ``y``'s dtype.
+    """
+    _check_pair(mean, y, ("mean", "y"))
+    terms = torch.xlogy(y, mean) - mean - torch.lgamma(y + 1)
+    return terms.flatten(1).sum(1)
+
+
+def bias_and_std(estimates: Tensor, x: Tensor) -> tuple[float, float]:
+    """Bias and standard deviation over noise realisations (%), the emission-tomography
+    plot's two axes: for each truth ``x_b``, with ``x̄_b`` the mean of its R estimates,
+
+        bias_b = 100·‖x̄_b − x_b‖ / ‖x_b‖,    std_b = 100·√(Σ_j var_r(x̂_rbj)) / ‖x_b‖
+
+    (the variance over realisations with R − 1 in the denominator), each averaged over ``b``.
+
+    Args:
+        estimates: ``(R, B, *shape)``, R ≥ 2 realisations of each of B truths.
+        x: ``(B, *shape)``.
+
+    Returns:
+        ``(bias, std)``, floats.
+    """
+    if not isinstance(estimates, Tensor) or estimates.ndim < 2 or estimates.shape[1:] != x.shape:
+        shape = tuple(getattr(estimates, "shape", ()))
+        raise ValueError(
+            f"estimates: expected (R, *x.shape) = (R, {', '.join(map(str, x.shape))}), got {shape}"
+        )
+    if estimates.shape[0] < 2:
+        raise ValueError(f"estimates: expected at least 2 realisations, got {estimates.shape[0]}")
+    norm = x.flatten(1).norm(dim=1)
+    bias = (estimates.mean(0) - x).flatten(1).norm(dim=1) / norm
+    std = estimates.var(0).flatten(1).sum(1).sqrt() / norm
+    return float(100 * bias.mean()), float(100 * std.mean())
+
+
 def _ratings_pair(predicted: Tensor, actual: Tensor) -> None:
     _check_pair(predicted, actual, ("predicted", "actual"))
     if actual.numel() == 0:
@@ -432,6 +477,7 @@ def rating_metric(name: str = "RMSE", scale: tuple[float, float] = (-math.inf, m
 __all__ = [
     "REDUCTIONS",
     "Metric",
+    "bias_and_std",
     "error_rate_metric",
     "mae",
     "ndcg_at_k",
@@ -440,6 +486,7 @@ __all__ = [
     "nmse_db_metric",
     "nmse_db_per_layer",
     "nrmse_metric",
+    "poisson_log_likelihood",
     "psnr",
     "psnr_metric",
     "rating_metric",

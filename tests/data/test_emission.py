@@ -29,6 +29,20 @@ def test_the_dose_and_the_background_are_as_stated():
     assert x.min() >= 0 and x.max() <= 1
 
 
+def test_realisations_are_independent_draws_of_the_same_counts():
+    p = small(test_size=2)
+    x = p.test[0]
+    ys = p.realisations(x, 50, seed=3)
+    assert ys.shape == (50, *p.test[1].shape)
+    torch.testing.assert_close(ys, p.realisations(x, 50, seed=3))
+    assert not torch.equal(ys[0], ys[1])
+    mean = p.operator(x) + p.operator.background  # the sample mean of 50 draws, per image
+    total, expected = ys.mean(0).flatten(1).sum(1), mean.flatten(1).sum(1)
+    assert ((total - expected).abs() < 5 * (expected / 50).sqrt()).all()
+    with pytest.raises(ValueError, match="count"):
+        p.realisations(x, 0)
+
+
 def test_held_out_sets_are_their_own_and_reproducible():
     p, q = small(), small()
     torch.testing.assert_close(p.test, q.test, rtol=0, atol=0)

@@ -130,6 +130,15 @@ class EmissionTomography(Problem):
         mean = self.operator(x) + self.operator.background
         return x, torch.poisson(mean, generator=g)
 
+    def realisations(self, x: Tensor, count: int, seed: int = 0) -> Tensor:
+        """``count`` independent Poisson measurements of the same activity maps ``x``
+        ``(B, 1, size, size)``: ``(count, B, 1, angles, detector)``, seeded (for bias and
+        variance over noise realisations, `unrolled.metrics.bias_and_std`)."""
+        count = positive_int(count, "count")
+        g = torch.Generator().manual_seed(non_negative_int(seed, "seed"))
+        mean = self.operator(x) + self.operator.background
+        return torch.poisson(mean.expand(count, *mean.shape).contiguous(), generator=g)
+
     def sample(self, batch: int) -> tuple[Tensor, Tensor]:
         """``batch`` fresh activity maps, measured: ``(x, y)``."""
         batch = positive_int(batch, "batch")
