@@ -11,8 +11,10 @@ runs in pieces and in the background):
 operator=A, layers=16)`` on a problem of its own size, sparsity and noise (unit-norm columns,
 seed ``--seed``) and trains it with ``fit(model, problem, max_seconds=150)`` and nothing else:
 the model's recipe decides everything. Cells (`GRID`): ALISTA, LISTA-CPSS and LAMP at sparsity
-0.05 and 0.1 noiseless and 0.1 at 30 dB; LISTA-CP, LISTA and StepLISTA at 0.1 noiseless;
-ALISTA and LISTA-CPSS at 0.15 noiseless; each on 100×200, 300×500, 250×500 and 500×1000. Each
+0.05 and 0.1 noiseless and 0.1 at 30 dB; LISTA-CP, LISTA, StepLISTA and SBL-Net at 0.1
+noiseless; ALISTA and LISTA-CPSS at 0.15 noiseless; each on 100×200, 300×500, 250×500 and
+500×1000 (SBL-Net's posterior, an m×m Cholesky factor per sample and layer, makes its cells the
+slowest by far: ``--models sbl-net --sizes-grid 100x200 250x500`` runs the affordable ones). Each
 cell is merged into the JSON as it ends (``grid/<model>/<m>x<n>/<sparsity>/<noise>``), so the
 grid runs in pieces and in the background; ``--skip-done`` leaves cells already measured.
 
@@ -172,7 +174,7 @@ GRID_SETTINGS = (
     (("alista", "lista-cpss", "lamp"), 0.05, None),
     (("alista", "lista-cpss", "lamp"), 0.1, None),
     (("alista", "lista-cpss", "lamp"), 0.1, 30.0),
-    (("lista-cp", "lista", "steplista"), 0.1, None),
+    (("lista-cp", "lista", "steplista", "sbl-net"), 0.1, None),
     (("alista", "lista-cpss"), 0.15, None),
 )
 #: The issue's targets at 16 layers, 150 s (dB): noiseless cells up to 300×500 with sparsity
