@@ -14,10 +14,15 @@ def small(**kwargs):
 
 
 def test_the_dose_and_the_background_are_as_stated():
-    p = small(counts=5e4, background=0.3, validation_size=6, test_size=4)
+    p = small(counts=5e4, background=0.3, validation_size=16, test_size=4)
     A = p.operator
     x_val, y_val = p.validation
     torch.testing.assert_close(A(x_val).flatten(1).sum(1).mean().item(), 5e4, rtol=1e-4, atol=0)
+    for size in (6, 20):  # the dose, so the test set, does not depend on validation_size
+        other = small(counts=5e4, background=0.3, validation_size=size, test_size=4)
+        assert other.operator.c == A.c and len(other.validation[0]) == size
+        torch.testing.assert_close(other.test, p.test)
+        torch.testing.assert_close(other.validation[0][:6], x_val[:6])
     assert A.background == pytest.approx(0.3 * 5e4 / (12 * p.radon.detector))
     mean = A(x_val) + A.background
     total = y_val.flatten(1).sum(1)  # Poisson: within a few standard deviations of the mean

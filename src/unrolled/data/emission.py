@@ -37,6 +37,11 @@ MAP_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 MAP_ITERATIONS = 100
 
 
+#: The validation images that set the dose (the operator's scale): a fixed number, so that the
+#: problem is the same whatever `validation_size` is.
+DOSE_IMAGES = 16
+
+
 @register("emission-tomography", kind="problem")
 class EmissionTomography(Problem):
     """Counts ``y ~ Poisson(A x + b)`` of a 2-D emission scan:
@@ -59,7 +64,8 @@ class EmissionTomography(Problem):
     Args:
         size: image side (pixels).
         angles: projection angles, uniform in [0, π).
-        counts: the mean expected true counts per image (the dose).
+        counts: the mean expected true counts per image (the dose), over the first
+            `DOSE_IMAGES` validation images (16, whatever ``validation_size`` is).
         background: the background's share of the mean true counts per bin (≥ 0).
         subsets: OSEM's subsets of angles.
         images: ``"ellipses"`` or ``"mni"``.
@@ -104,14 +110,22 @@ class EmissionTomography(Problem):
         if self.images == "mni":
             self._slices: Any = SliceSampler("train", self.size, train)
             self.generator = self._slices.generator
-            x_val = mni_slices("validation", self.size)[:validation_size, None]
+            x_val = mni_slices("validation", self.size)[:, None]
+            calibration = x_val[:DOSE_IMAGES]
+            x_val = x_val[:validation_size]
             x_test = mni_slices("test", self.size)[:test_size, None]
         else:
             self.generator = torch.Generator().manual_seed(train)
-            x_val = self._phantoms(validation_size, g_val)
+            # the first DOSE_IMAGES validation phantoms are drawn alike whatever the set's size
+            calibration = self._phantoms(DOSE_IMAGES, g_val)
+            extra = validation_size - DOSE_IMAGES
+            x_val = calibration[:validation_size]
+            if extra > 0:
+                x_val = torch.cat([x_val, self._phantoms(extra, g_val)])
             x_test = self._phantoms(test_size, g_test)
-        # the dose: the validation images' mean total projection scaled to `counts`
-        scale = self.counts / float(radon(x_val).flatten(1).sum(1).mean())
+        # the dose: the calibration images' mean total projection scaled to `counts`, the same
+        # operator whatever validation_size and test_size are
+        scale = self.counts / float(radon(calibration).flatten(1).sum(1).mean())
         self.operator = scale * radon
         bins = radon.theta.numel() * radon.detector
         self.operator.background = self.background * self.counts / bins  # type: ignore[attr-defined]
