@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import describe_machine, merge_results
 from unrolled import pretrained
 from unrolled.config import load_config
+from unrolled.data.problem import final_baselines
 from unrolled.runs import CONFIG_YAML, build_model, build_problem
 from unrolled.train import load_weights
 from unrolled.train.checkpoint import METRICS, STATE_JSON
@@ -70,7 +71,7 @@ def baselines(problem: Any, results: Path = RESULTS) -> dict[str, dict[str, floa
     done = json.loads(results.read_text()).get("baselines", {}) if results.exists() else {}
     if key not in done:
         x = problem.test[0]
-        scores = {k: _scores(problem, b(1)[-1], x) for k, b in problem.baselines().items()}
+        scores = {k: _scores(problem, e, x) for k, e in final_baselines(problem).items()}
         merge_results(results, ("baselines", key), scores)
         done[key] = scores
     return done[key]

@@ -91,6 +91,22 @@ def test_ct_demo_shows_the_shipped_learned_primal_dual_on_shepp_logan_and_phanto
     assert (tmp_path / "ct.png").stat().st_size > 10_000
 
 
+def test_pet_demo_shows_the_shipped_em_net_by_nrmse(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("safetensors")
+    import unrolled as ur
+
+    monkeypatch.setattr(ur.data.emission, "MAX_ITERATIONS", 20)  # the path, not the tuning
+    monkeypatch.setattr(ur.data.emission, "MAP_GRID", (0.1,))
+    monkeypatch.setattr(ur.data.emission, "MAP_ITERATIONS", 10)
+    assert main(["demo", "--task", "pet", "--run-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "shipped weights 'pet-60-angles'" in out and "Mean NRMSE (%)" in out
+    for name in ("FBP (Hann)", "MLEM (tuned stop)", "MAP-EM (tuned)", "em-net (10 layers)"):
+        assert name in out
+    assert "16 held-out test phantoms" in out and "test samples 0, 1" in out
+    assert (tmp_path / "pet.png").stat().st_size > 10_000
+
+
 def test_demo_refuses_no_training_where_the_task_needs_it(capsys):
     assert main(["demo", "--task", "deblur", "--seconds", "0"]) == 1
     assert "--seconds: expected > 0 for --task deblur" in capsys.readouterr().err

@@ -64,6 +64,19 @@ class Problem:
         return repr(self)
 
 
+def final_baselines(problem: Problem) -> dict[str, Tensor]:
+    """The test-set estimates ``(B, *x_shape)`` of ``problem``'s baselines that give one final
+    estimate (`Baseline` with ``T = 1``: tuned or closed-form methods), by name. Those that give
+    one per iteration (MLEM or OSEM per iteration, compared layer by layer as ``unrolled eval``
+    does) are left out: their last iterate is no tuned result."""
+    out = {}
+    for name, run in problem.baselines().items():
+        estimates = run(2)  # two iterations tell the kinds apart
+        if len(estimates) == 1:
+            out[name] = estimates[0]
+    return out
+
+
 def child_seeds(seed: int, count: int) -> list[int]:
     """``count`` independent seeds from ``seed`` (children of ``numpy.random.SeedSequence``): one
     per stream of a problem (training, validation, test), so that each stays as it is when
@@ -125,4 +138,4 @@ class DeviceStream:
         """What else moves with the stream (nothing by default)."""
 
 
-__all__ = ["Baseline", "DeviceStream", "Problem", "child_seeds", "tuned_weight"]
+__all__ = ["Baseline", "DeviceStream", "Problem", "child_seeds", "final_baselines", "tuned_weight"]
