@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -49,3 +50,15 @@ def merge_results(path: Path, key: str | tuple[str, ...], value: dict) -> dict:
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
     return data
+
+
+def stored_or_measured(out: Path, stored: bool, measure: Callable[[], dict]) -> dict:
+    """The results in ``out`` when ``stored`` (a table or figure redrawn from the file), else
+    ``measure()``'s, written to ``out`` (the whole file: one benchmark, one result)."""
+    if stored:
+        return json.loads(out.read_text())
+    result = measure()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return result

@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import unrolled as ur
-from common import describe_machine
+from common import describe_machine, stored_or_measured
 from unrolled.algorithms import MLEM
 from unrolled.metrics import bias_and_std, poisson_log_likelihood
 from unrolled.runs import CONFIG_YAML, build_model, build_problem, load_config
@@ -256,13 +256,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--table", action="store_true", help="print the README table and exit")
     parser.add_argument("--plot", action="store_true", help="redraw the figure and exit")
     args = parser.parse_args(argv)
-    if args.table or args.plot:
-        result = json.loads(args.out.read_text())
-    else:
-        result = run(args)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    result = stored_or_measured(args.out, args.table or args.plot, lambda: run(args))
     if not args.table:
         print(f"wrote {plot(result, args.out.with_suffix('.png'))}")
     print(markdown(result))

@@ -35,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import unrolled as ur
-from common import describe_machine
+from common import describe_machine, stored_or_measured
 from unrolled.algorithms import SBL
 from unrolled.data import SparseCoding
 from unrolled.metrics import nmse_db_metric
@@ -171,13 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="print the README table and exit")
     args = parser.parse_args(argv)
-    if args.table:
-        result = json.loads(args.out.read_text())
-    else:
-        result = run(args)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    result = stored_or_measured(args.out, args.table, lambda: run(args))
     print(markdown(result))
     return result
 
