@@ -223,7 +223,7 @@ def matrix_lr(reference: float) -> Callable[[Any, Any], dict[str, float]]:
     at 500×1000, 30 dB, 150 s: -33.4 dB at this rate (2.1e-3), -27.6 dB at 1.5e-3 (scaled with
     the square root of the entry count instead). A coherent dictionary has a far larger L for
     its shape (`unrolled.data.SparseCoding`'s ``"correlated"`` 20×100: 76 against 10.5), so far
-    smaller entries, which the Gaussian rate moved ten times too fast (LISTA-CPSS's loss
+    smaller entries, which the Gaussian rate moved seven times too fast (LISTA-CPSS's loss
     overflowed there): ``c = min(1, ‖A‖_F (1 + √(n/m))² / (√n·L))`` scales it down, and leaves
     Gaussian matrices (c ≥ 0.998 on the benchmarks' problems) as they were. Capped to
     [1e-5, 1e-2]."""
