@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     A, metric = problem.operator, problem.metric
 
     def likelihood(estimate: torch.Tensor) -> float:
-        return float(poisson_log_likelihood(y, A(estimate) + A.background).mean())
+        return float(poisson_log_likelihood(y, problem.expected_counts(estimate)).mean())
 
     with torch.no_grad():
         _, trace = net(y, trace=True)

@@ -140,9 +140,12 @@ class EmissionTomography(Problem):
     def _phantoms(self, batch: int, g: torch.Generator) -> Tensor:
         return random_ellipses(self.size, generator=g, batch=batch)[:, None]
 
+    def expected_counts(self, x: Tensor) -> Tensor:
+        """``A x + b``: the mean counts of activity maps ``x`` ``(B, 1, size, size)``."""
+        return self.operator(x) + self.operator.background
+
     def _measure(self, x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        mean = self.operator(x) + self.operator.background
-        return x, torch.poisson(mean, generator=g)
+        return x, torch.poisson(self.expected_counts(x), generator=g)
 
     def realisations(self, x: Tensor, count: int, seed: int = 0) -> Tensor:
         """``count`` independent Poisson measurements of the same activity maps ``x``
@@ -150,7 +153,7 @@ class EmissionTomography(Problem):
         variance over noise realisations, `unrolled.metrics.bias_and_std`)."""
         count = positive_int(count, "count")
         g = torch.Generator().manual_seed(non_negative_int(seed, "seed"))
-        mean = self.operator(x) + self.operator.background
+        mean = self.expected_counts(x)
         return torch.poisson(mean.expand(count, *mean.shape).contiguous(), generator=g)
 
     def sample(self, batch: int) -> tuple[Tensor, Tensor]:
