@@ -440,3 +440,26 @@ class _Prox(nn.Module):
 
     def forward(self, v, tau):
         return self.scale * L1()(v, tau)
+
+
+def test_non_finite_measurements_are_refused_at_the_first_call(problem):
+    A, _, y = problem
+    net = ur.unroll(ISTA, 3, learn=["step"], operator=A)
+    bad = y.clone()
+    bad[2, 0] = torch.nan
+    bad[5, 1] = torch.inf
+    with pytest.raises(
+        ValueError,
+        match=r"y: expected finite values, got NaN or Inf in 2 of 8 samples \(the first: sample 2\)",
+    ):
+        net(bad)
+    net(y)  # checked once: later calls (the training loop's) read nothing on the host
+    net(bad)
+    trusted = ur.unroll(ISTA, 3, learn=["step"], operator=A)
+    trusted.check_inputs = False
+    assert torch.isnan(trusted(bad)).any()
+
+
+def test_depth_is_bounded_before_anything_is_allocated():
+    with pytest.raises(ValueError, match=r"layers: expected at most 10000 .* got 1000000000"):
+        ur.unroll(ISTA, 10**9)

@@ -220,3 +220,16 @@ def test_solve_gram_caches_the_factor_for_a_fixed_penalty_and_refuses_a_vector_o
     )
     with pytest.raises(ValueError, match=r"rho: Matrix\.solve_gram needs one penalty"):
         A.solve_gram(b, torch.ones(9))
+
+
+def test_non_finite_or_zero_matrices_say_so():
+    import unrolled as ur
+    from unrolled.algorithms import ISTA
+
+    bad = torch.randn(3, 4)
+    bad[0, 1] = torch.nan
+    with pytest.raises(ValueError, match=r"A: Matrix\(3×4, float32\) holds NaN or Inf"):
+        Matrix(bad).lipschitz()
+    assert Matrix(torch.zeros(3, 4)).lipschitz() == 0.0  # the truth, but 1/L is undefined:
+    with pytest.raises(ValueError, match=r"A: the default 1/L is not finite .* all zero"):
+        ur.unroll(ISTA, 2, learn=["step"], operator=Matrix(torch.zeros(3, 4)))

@@ -9,6 +9,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
@@ -17,6 +18,27 @@ def check_tensor(value: Any, name: str) -> Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
     if value.ndim < 1:
         raise ValueError(f"{name}: expected a batched tensor (B, ...), got a 0-dim tensor")
+    return value
+
+
+def check_finite(value: Tensor, name: str, *, allow_nan: bool = False) -> Tensor:
+    """``value`` ``(B, ...)`` unless it holds NaN or Inf (only Inf with ``allow_nan``: a truth
+    that marks unobserved entries NaN, as matrix completion does); the error names ``name``,
+    how many of the B samples are affected and the first of them. Reads a flag on the host (a
+    synchronisation): for the boundaries of `unrolled.train.fit` and a network's first call,
+    not for a hot loop."""
+    bad = torch.isinf(value) if allow_nan else ~torch.isfinite(value)
+    if value.ndim == 0:
+        bad = bad.reshape(1)
+    per_sample = bad.reshape(bad.shape[0], -1).any(1)
+    count = int(per_sample.sum())
+    if count:
+        what = "Inf" if allow_nan else "NaN or Inf"
+        first = int(per_sample.nonzero()[0, 0])
+        raise ValueError(
+            f"{name}: expected finite values, got {what} in {count} of {len(per_sample)} "
+            f"samples (the first: sample {first})"
+        )
     return value
 
 

@@ -46,7 +46,16 @@ class Rule:
         self.text = text
 
     def __call__(self, A: Any) -> Value:
-        return self.fn(A)
+        try:
+            value = self.fn(A)
+        except ZeroDivisionError:
+            value = math.inf
+        # floats only: a tensor's check would wait for the device, and rules run in the forward
+        if isinstance(value, float) and not math.isfinite(value):  # 1/L of an all-zero operator
+            raise ValueError(
+                f"A: the default {self.text} is not finite for {A!r} (is the operator all zero?)"
+            )
+        return value
 
     def __repr__(self) -> str:
         return self.text

@@ -20,10 +20,13 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from .algorithm import Algorithm, Layer
-from .checks import check_operator, check_tensor, positive_int
+from .checks import check_finite, check_operator, check_tensor, positive_int
 from .param import PER_FEATURE
 
 BACKPROP = ("full", "checkpoint")
+#: The deepest network `unroll` builds: far beyond any published unrolled network (tens of
+#: layers), and a bound that keeps a typo such as ``layers: 100000`` from exhausting memory.
+MAX_LAYERS = 10_000
 
 
 def _names(value: Any, name: str) -> tuple[str, ...]:
@@ -80,6 +83,12 @@ class Unrolled(nn.Module):
                 f"{type(algorithm).__name__}"
             )
         positive_int(layers, "layers")
+        if layers > MAX_LAYERS:
+            raise ValueError(
+                f"layers: expected at most {MAX_LAYERS} (each layer is an iteration run in "
+                f"sequence, with its own learned values and activations kept for the backward "
+                f"pass), got {layers}"
+            )
         if backprop not in BACKPROP:
             raise ValueError(f"backprop: expected one of {BACKPROP}, got {backprop!r}")
         if operator is not None:
@@ -119,6 +128,10 @@ class Unrolled(nn.Module):
         self._fixed = tuple(n for n in algorithm.params if n not in learn)
         self._pending = set(learn)  # learned params waiting for an operator to initialise them
         self._defaults: dict[str, Tensor] = {}  # learned params' initial values, float64
+        #: Check ``y`` for NaN/Inf at the first call (one host synchronisation, once); set it
+        #: False for data already trusted.
+        self.check_inputs = True
+        self._inputs_checked = False
 
         if replace is not None and not isinstance(replace, Mapping):
             raise TypeError(
@@ -382,6 +395,9 @@ class Unrolled(nn.Module):
         if self._pending:
             self._initialise(A)
         self._check_call(y, A)
+        if self.check_inputs and not self._inputs_checked and not torch.compiler.is_compiling():
+            check_finite(y, "y")
+            self._inputs_checked = True
         alg = self.algorithm
         update = alg.update
         if self.backprop == "checkpoint" and torch.is_grad_enabled():

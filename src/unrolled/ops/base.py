@@ -12,8 +12,10 @@ Tensors are batch first: ``x`` is ``(B, *in_shape)``, ``y`` is ``(B, *out_shape)
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -94,7 +96,7 @@ class LinearOperator:
         less than ``tol`` (relative). For per-sample operators, the largest over the batch.
         """
         if self._lipschitz is None:
-            self._lipschitz = self._power_iteration(iterations, tol)
+            self._lipschitz = checked_lipschitz(self._power_iteration(iterations, tol), self)
         return self._lipschitz
 
     @torch.no_grad()
@@ -254,6 +256,16 @@ class Adjoint(LinearOperator):
 
     def __repr__(self) -> str:
         return f"{self.A!r}.H"
+
+
+def checked_lipschitz(value: float, operator: Any) -> float:
+    """``value`` as ``operator``'s ``‖A‖²``, unless it is NaN or Inf (say so here, rather than
+    deep in a network's start)."""
+    if not math.isfinite(value):
+        raise ValueError(
+            f"A: the operator's norm ‖A‖² is {value}: {operator!r} holds NaN or Inf values"
+        )
+    return value
 
 
 class _Combination(LinearOperator):

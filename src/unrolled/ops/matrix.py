@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..core import register
-from .base import LinearOperator
+from .base import LinearOperator, checked_lipschitz
 
 
 @register("matrix", kind="operator")
@@ -86,7 +86,10 @@ class Matrix(LinearOperator):
     @torch.no_grad()
     def lipschitz(self, iterations: int = 500, tol: float = 1e-7) -> float:
         if self._lipschitz is None:
-            self._lipschitz = float(torch.linalg.matrix_norm(self.M, ord=2).max()) ** 2
+            if not bool(torch.isfinite(self.M).all()):  # the SVD would fail without saying why
+                raise ValueError(f"A: {self!r} holds NaN or Inf values (M)")
+            norm = float(torch.linalg.matrix_norm(self.M, ord=2).max()) ** 2
+            self._lipschitz = checked_lipschitz(norm, self)
         return self._lipschitz
 
     def _small_gram(self) -> Tensor:
