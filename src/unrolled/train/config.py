@@ -142,6 +142,10 @@ class FitConfig:
         compile: run the training forward and backward through `torch.compile` (compiled
             once per depth; on CUDA with ``mode="reduce-overhead"``, CUDA graphs). Validation
             runs eagerly.
+        check_finite: reject NaN or Inf in the validation set and in the first training batch
+            (``y``; ``x`` may mark unobserved entries NaN, as matrix completion does, but holds no
+            Inf), naming the set and the samples, before any step. Off, nothing is checked (data
+            already trusted); a NaN score still stops training.
     """
 
     schedule: str = "stagewise"
@@ -167,6 +171,7 @@ class FitConfig:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
+    check_finite: bool = True
 
     @classmethod
     def checked(cls, layers: int, validation: int, **kwargs: Any) -> FitConfig:
@@ -233,8 +238,9 @@ class FitConfig:
             raise TypeError(f"restore_best: expected a bool, got {k['restore_best']!r}")
         if not isinstance(k["warm_start"], bool):
             raise TypeError(f"warm_start: expected a bool, got {k['warm_start']!r}")
-        if not isinstance(k["compile"], bool):
-            raise TypeError(f"compile: expected a bool, got {k['compile']!r}")
+        for flag in ("compile", "check_finite"):
+            if not isinstance(k[flag], bool):
+                raise TypeError(f"{flag}: expected a bool, got {k[flag]!r}")
         device = k["device"]
         if not isinstance(device, str):
             raise TypeError(
@@ -269,6 +275,7 @@ class FitConfig:
             device=device,
             precision=choice(k["precision"], "precision", PRECISIONS),
             compile=k["compile"],
+            check_finite=k["check_finite"],
         )
         budgets = (config.max_steps, config.max_seconds, config.stage_steps)
         if all(b is None for b in budgets) and config.patience is None:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..core.checks import check_finite
 from ..metrics import Metric, nmse_db_metric
 from . import checkpoint as ckpt
 from .config import (
@@ -234,9 +235,17 @@ class _Run:
                 f"cannot be cut; expected None or {x_val.shape[0]}, got {n}"
             )
         x_val, y_val = x_val[:n], y_val[:n]
+        self.validation_count = n
         if group is not None and self.A_val is None:  # each process measures its share
             x_val, y_val = x_val[group.rank :: group.world], y_val[group.rank :: group.world]
         self.x_val, self.y_val = x_val.to(self.device), y_val.to(self.device)
+        self.batch_checked = not config.check_finite  # the first training batch, once
+        if config.check_finite:
+            _check_data(self.x_val, self.y_val, "problem.validation")
+        else:  # nor does the network check its first input
+            for module in model.modules():
+                if hasattr(module, "check_inputs"):
+                    module.check_inputs = False
         # the problem's score (`unrolled.data.Problem.metric`); a problem of one's own that
         # names none is scored by NMSE in dB
         self.metric: Metric = getattr(problem, "metric", None) or nmse_db_metric()
@@ -529,6 +538,9 @@ class _Run:
         x, y, *rest = self.problem.sample(self.batch)
         x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         A = move(rest[0], self.device, non_blocking=True) if rest else None
+        if not self.batch_checked:
+            _check_data(x, y, f"problem.sample (the batch of step {step})")
+            self.batch_checked = True
         lr = self._lr(stage)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
@@ -595,11 +607,25 @@ class _Run:
         start = self._seconds()
         metric = self.metric
         totals = validation_totals(
-            self.model, self.x_val, self.y_val, stage.depth, metric, A=self.A_val
+            self.model,
+            self.x_val,
+            self.y_val,
+            stage.depth,
+            metric,
+            A=self.A_val,
+            count_nonfinite=True,
         )
         if self.group is not None and self.A_val is None:
             totals = torch.tensor(self.group.sum(totals.tolist()), dtype=torch.float64)
+        totals, nonfinite = totals[:-1], int(totals[-1])
         val = metric.value(totals)
+        if nonfinite or math.isnan(val):
+            what = f"NaN or Inf on {nonfinite} of" if nonfinite else f"a NaN {metric.label} over"
+            raise FloatingPointError(
+                f"validation at step {pos.step} ({self._where(stage)}): the network's output is "
+                f"{what} {self.validation_count} validation samples; training stopped, as no score can rank "
+                f"it; {self._intact()}"
+            )
         pos.eval_cost = (self._seconds() - start) / (stage.depth + 1)
         margin = metric.min_delta if cfg.min_delta is None else cfg.min_delta
         if metric.improves(val, pos.best, margin):
@@ -670,6 +696,15 @@ class _Run:
         ckpt.save_state(self.run_dir, meta, tensors)
         ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
         self.last_checkpoint = pos.step
+
+
+def _check_data(x: Tensor, y: Tensor, where: str) -> None:
+    """No NaN or Inf in ``y``, no Inf in ``x`` (whose NaN entries mark unobserved ones)."""
+    try:
+        check_finite(y, "y")
+        check_finite(x, "x", allow_nan=True)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}; pass check_finite=False to skip this check") from None
 
 
 def _reads_each_step(device: torch.device, callback: Any) -> bool:

@@ -123,10 +123,13 @@ def validation_totals(
     metric: Metric | None = None,
     batch: int = 1024,
     A: Any = None,
+    count_nonfinite: bool = False,
 ) -> Tensor:
     """The totals of ``metric.sums`` (default NMSE in dB) over ``model(y, depth=depth)``, a
     ``(S,)`` float64 tensor on the model's device: what processes (e.g. of a data-parallel run,
-    each holding a share of the set) add up before ``metric.value``.
+    each holding a share of the set) add up before ``metric.value``. With ``count_nonfinite``,
+    ``(S + 1,)``: the last total counts the samples whose estimate holds a NaN or Inf (which a
+    metric's mean would skip or turn into a score).
 
     ``x`` ``(N, *shape)`` and ``y`` ``(N, ...)`` are processed in chunks of ``batch``; with the
     set's own operator ``A`` (one per sample) in one piece, as ``model(y, A)``.
@@ -142,6 +145,9 @@ def validation_totals(
             xb, yb = x[start : start + batch], y[start : start + batch]
             x_hat = model(yb, *_operator_args(A), depth=depth)
             sums = metric.sums(_full(x_hat, xb), xb)
+            if count_nonfinite:
+                bad = (~torch.isfinite(x_hat)).flatten(1).any(1).sum()
+                sums = torch.cat([sums, bad.to(sums.dtype).reshape(1)])
             totals = sums if totals is None else totals + sums
     finally:
         model.train(training)
