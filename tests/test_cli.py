@@ -30,6 +30,27 @@ def test_demo_says_more_than_when_classical_never_gets_there(capsys, tmp_path):
     assert "does not reach it within 1 iterations" in capsys.readouterr().out
 
 
+def test_a_demo_reruns_in_its_own_directory_and_never_over_a_training_run(
+    capsys, tmp_path, monkeypatch
+):
+    """The probe's defect: every task's demo wrote to runs/demo, so `make demo` then
+    `unrolled demo --task mri` ended in a traceback ('already holds a run')."""
+    monkeypatch.chdir(tmp_path)
+    quick = [*QUICK, "--seconds", "1", "--max-iterations", "10"]
+    assert main(["demo", *quick]) == 0
+    assert (tmp_path / "runs/demo/sparse/weights.safetensors").is_file()
+    capsys.readouterr()
+    assert main(["demo", *quick]) == 0
+    assert "Replacing the previous demo run in runs/demo/sparse" in capsys.readouterr().out
+    training = tmp_path / "mine"
+    training.mkdir()
+    (training / "state.safetensors").write_bytes(b"a run of one's own")
+    assert main(["demo", *quick, "--run-dir", str(training)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a training run that is not a demo's" in err
+    assert (training / "state.safetensors").read_bytes() == b"a run of one's own"
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out

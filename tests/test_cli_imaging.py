@@ -108,7 +108,7 @@ def test_pet_demo_shows_the_shipped_em_net_by_nrmse(tmp_path, capsys, monkeypatc
 
 
 def test_demo_refuses_no_training_where_the_task_needs_it(capsys):
-    assert main(["demo", "--task", "deblur", "--seconds", "0"]) == 1
+    assert main(["demo", "--task", "deblur", "--seconds", "0"]) == 2
     assert "--seconds: expected > 0 for --task deblur" in capsys.readouterr().err
 
 

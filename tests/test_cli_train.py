@@ -217,7 +217,7 @@ def test_resume_finishes_an_interrupted_run_as_an_uninterrupted_one(tmp_path, mo
     monkeypatch.setattr(runs, "fit", real_fit)
 
     # without --resume the run directory is refused
-    assert main(["train", str(config), "--run-dir", str(cut)]) == 1
+    assert main(["train", str(config), "--run-dir", str(cut)]) == 2
     assert "--resume" in capsys.readouterr().err
 
     assert main(["train", str(config), "--run-dir", str(cut), "--resume"]) == 0
@@ -230,7 +230,7 @@ def test_resume_finishes_an_interrupted_run_as_an_uninterrupted_one(tmp_path, mo
 
 def test_resume_needs_a_run(tmp_path, capsys):
     config = write(tmp_path / "tiny.yaml", TINY)
-    assert main(["train", str(config), "--run-dir", str(tmp_path / "none"), "--resume"]) == 1
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "none"), "--resume"]) == 2
     assert "holds no run to resume" in capsys.readouterr().err
 
 
@@ -239,7 +239,7 @@ def test_resume_refuses_another_model(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run)]) == 0
     other = write(tmp_path / "other.yaml", TINY.replace("layers: 3", "layers: 2"))
-    assert main(["train", str(other), "--run-dir", str(run), "--resume"]) == 1
+    assert main(["train", str(other), "--run-dir", str(run), "--resume"]) == 2
     assert "model: the run" in capsys.readouterr().err
 
 
@@ -272,7 +272,7 @@ def test_resume_refuses_another_model(tmp_path, capsys):
 )
 def test_bad_configs_are_named(change, message, tmp_path, capsys):
     config = write(tmp_path / "bad.yaml", TINY.replace(*change))
-    assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 1
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("unrolled train: error: ")
     assert re.search(message, err), err
@@ -285,15 +285,15 @@ def test_config_errors_are_config_errors(tmp_path):
 
 
 def test_eval_names_what_is_missing(tmp_path, capsys):
-    assert main(["eval", str(tmp_path / "nothing")]) == 1
+    assert main(["eval", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
-    assert main(["eval", str(tmp_path)]) == 1
+    assert main(["eval", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(tmp_path / "config.yaml") in err
 
 
 def test_missing_config_file(tmp_path, capsys):
-    assert main(["train", str(tmp_path / "no.yaml")]) == 1
+    assert main(["train", str(tmp_path / "no.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 
@@ -314,7 +314,7 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
         text=True,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "model.layrs" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -335,7 +335,7 @@ NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present 
 def test_device_cuda_without_a_gpu_says_so(tmp_path, capsys, argv):
     config = write(tmp_path / "tiny.yaml", TINY)
     argv = [{"CONFIG": str(config), "RUN": str(tmp_path)}.get(a, a) for a in argv]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert re.search(
         rf"^unrolled {argv[0]}: error: --device: 'cuda(:0)?' asked for, but no CUDA GPU is present",
@@ -346,7 +346,7 @@ def test_device_cuda_without_a_gpu_says_so(tmp_path, capsys, argv):
 
 def test_device_names_are_checked(tmp_path, capsys):
     config = write(tmp_path / "tiny.yaml", TINY)
-    assert main(["train", str(config), "--device", "gpu"]) == 1
+    assert main(["train", str(config), "--device", "gpu"]) == 2
     assert (
         "--device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got 'gpu'" in capsys.readouterr().err
     )

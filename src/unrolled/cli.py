@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -141,7 +143,10 @@ def _parser() -> argparse.ArgumentParser:
         help="sparse: Adam learning rate (default: ALISTA's recipe)",
     )
     demo.add_argument(
-        "--run-dir", default="runs/demo", help="where the run, nmse.png and report.md go"
+        "--run-dir",
+        default=None,
+        help="where the run and its figures go (default: runs/demo/TASK; a demo run already "
+        "there is replaced)",
     )
     demo.add_argument(
         "--max-iterations",
@@ -203,13 +208,27 @@ def _demo_description() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``unrolled`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run the ``unrolled`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit
+    code: 0, 2 for an error (one line on stderr, never a traceback), 130 when interrupted."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.run(args)
+        except BrokenPipeError:  # `unrolled eval RUN | head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+
+def _show_warning(message: Any, category: type, *_: Any, **__: Any) -> None:
+    """A warning on one line of stderr, without the source line Python would print."""
+    text = " ".join(str(message).split())
+    print(f"unrolled: warning: {text}", file=sys.stderr)
 
 
 def _add_train_parser(commands: Any) -> None:
@@ -263,11 +282,21 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.set_defaults(run=eval_command)
 
 
+#: Errors whose message says what was wrong; any other exception is reported with its type.
+EXPECTED = (ValueError, TypeError, OSError, FloatingPointError)
+#: The longest error line (a value echoed in full, e.g. a YAML alias bomb, is cut).
+MAX_MESSAGE = 600
+
+
 def _fail(command: str, error: BaseException) -> int:
-    """Report ``error`` on one line of stderr; the exit code of a failed command."""
+    """Report ``error`` on one line of stderr; the exit code of a failed command (2)."""
     message = " ".join(str(error).split()) or type(error).__name__
+    if not isinstance(error, EXPECTED):
+        message = f"{type(error).__name__}: {message}"
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
     print(f"unrolled {command}: error: {message}", file=sys.stderr)
-    return 1
+    return 2
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -285,14 +314,14 @@ def train_command(args: argparse.Namespace) -> int:
             log=(lambda line: print(line, flush=True)) if main else None,
             overrides=overrides,
         )
-    except (ValueError, TypeError, OSError, FloatingPointError) as e:
-        return _fail("train", e)
     except KeyboardInterrupt:
         print(
             "unrolled train: interrupted; continue with --resume (from the last checkpoint)",
             file=sys.stderr,
         )
         return 130
+    except Exception as e:  # a CLI reports on one line, it does not print tracebacks
+        return _fail("train", e)
     if not main:
         return 0
     print(f"Run: {result.run_dir}")
@@ -311,7 +340,7 @@ def eval_command(args: argparse.Namespace) -> int:
     try:
         _device_settings(args)
         result = evaluate(args.run_dir, args.test_size, args.device or "cpu")
-    except (ValueError, TypeError, OSError) as e:
+    except Exception as e:
         return _fail("eval", e)
     print(format_evaluation(result))
     return 0
@@ -346,34 +375,37 @@ def list_command(args: argparse.Namespace) -> int:
 
 def demo_command(args: argparse.Namespace) -> int:
     """``unrolled demo --task TASK``: see `unrolled.demos` and `_demo_description`."""
-    from .demos import DEFAULT_SECONDS, run_demo
+    from .demos import DEFAULT_DIR, DEFAULT_SECONDS, run_demo
 
     try:
         train = _device_settings(args)
         if args.seconds == 0 and args.task not in DEFAULT_SECONDS:
             raise ValueError(f"--seconds: expected > 0 for --task {args.task}, got 0")
-    except ValueError as e:
+        run_demo(
+            args.task,
+            args.seconds,
+            args.run_dir or DEFAULT_DIR.format(task=args.task),
+            seed=args.seed,
+            train=train,
+            **(
+                {
+                    "layers": args.layers,
+                    "batch": args.batch,
+                    "lr": args.lr,
+                    "max_iterations": args.max_iterations,
+                    "m": args.m,
+                    "n": args.n,
+                    "test_size": args.test_size,
+                }
+                if args.task == "sparse"
+                else {}
+            ),
+        )
+    except KeyboardInterrupt:
+        print("unrolled demo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
         return _fail("demo", e)
-    run_demo(
-        args.task,
-        args.seconds,
-        args.run_dir,
-        seed=args.seed,
-        train=train,
-        **(
-            {
-                "layers": args.layers,
-                "batch": args.batch,
-                "lr": args.lr,
-                "max_iterations": args.max_iterations,
-                "m": args.m,
-                "n": args.n,
-                "test_size": args.test_size,
-            }
-            if args.task == "sparse"
-            else {}
-        ),
-    )
     return 0
 
 

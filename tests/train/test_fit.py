@@ -18,6 +18,9 @@ RUN_FILES = {
     "weights.safetensors",
     "state.safetensors",
     "state.json",
+    "checkpoint.json",  # the SHA-256 of the state and weights, and of the previous ones:
+    "state.prev.safetensors",  # the previous checkpoint, kept until the next is complete
+    "weights.prev.safetensors",
 }
 
 

@@ -6,6 +6,7 @@ import torch
 
 from tests.train.test_fit import RUN_FILES, setup
 from unrolled.train import fit, load_weights
+from unrolled.train.checkpoint import RunError, RunWarning
 
 
 class Poisoned:
@@ -96,3 +97,113 @@ def test_the_first_batch_is_checked(tmp_path):
     net, problem = setup()
     with pytest.raises(TypeError, match="check_finite: expected a bool"):
         fit(net, problem, "end-to-end", max_steps=5, check_finite="no")
+
+
+def _flip(path, offset=-200, count=50):
+    data = bytearray(path.read_bytes())
+    for i in range(count):
+        data[offset + i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _trained(tmp_path, steps=20):
+    net, problem = setup()
+    fit(net, problem, "end-to-end", run_dir=tmp_path, max_steps=steps, checkpoint_every=10)
+    return net
+
+
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    """The probe's defect: 50 flipped bytes in state.safetensors resumed without a word and
+    trained to +35 dB. Now the checksum catches it and the previous checkpoint takes over."""
+    reference, problem = setup()
+    fit(reference, problem, "end-to-end", max_steps=40, checkpoint_every=10)
+    net, problem = setup()
+    with pytest.raises(Exception, match="kill"):
+
+        def kill(info):
+            if info["step"] == 25:
+                raise RuntimeError("kill")
+
+        fit(
+            net,
+            problem,
+            "end-to-end",
+            run_dir=tmp_path,
+            max_steps=40,
+            checkpoint_every=10,
+            callback=kill,
+        )
+    _flip(tmp_path / "state.safetensors")
+    resumed, problem = setup()
+    with pytest.warns(
+        RunWarning,
+        match=r"state.safetensors does not match the checksum .* state.prev.safetensors \(step 10\)",
+    ):
+        fit(resumed, problem, "end-to-end", resume=tmp_path, max_steps=40, checkpoint_every=10)
+    for name, value in resumed.state_dict().items():  # replayed from step 10: the same run
+        assert torch.equal(value, reference.state_dict()[name]), name
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["flip", "truncate", "empty", "pickle"],
+)
+def test_damaged_weights_are_named_never_read(damage, tmp_path):
+    import pickle
+
+    _trained(tmp_path)
+    for name in ("weights.safetensors", "weights.prev.safetensors"):
+        path = tmp_path / name
+        if damage == "flip":
+            _flip(path)
+        elif damage == "truncate":
+            path.write_bytes(path.read_bytes()[:100])
+        elif damage == "empty":
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(pickle.dumps({"step": 1}))
+    fresh, _ = setup()
+    with pytest.raises(
+        RunError, match=r"weights.safetensors: does not match the SHA-256 .* train the run again"
+    ):
+        load_weights(fresh, tmp_path)
+
+
+def test_without_checksums_a_damaged_file_is_still_named(tmp_path):
+    _trained(tmp_path)
+    (tmp_path / "checkpoint.json").unlink()  # as a run written before checksums
+    (tmp_path / "weights.safetensors").write_bytes(b"\x00" * 10)
+    fresh, _ = setup()
+    with pytest.raises(RunError, match=r"weights.safetensors: not a readable safetensors file"):
+        load_weights(fresh, tmp_path)
+
+
+def test_a_state_missing_a_field_or_with_a_negative_step_is_refused(tmp_path):
+    import json
+
+    from unrolled.train.checkpoint import load_tensors, save_tensors
+
+    _trained(tmp_path)
+    (tmp_path / "checkpoint.json").unlink()
+    path = tmp_path / "state.safetensors"
+    tensors, meta = load_tensors(path)
+    state = json.loads(meta["state"])
+    for change, message in [
+        (lambda s: s.pop("position"), "holds no position object"),
+        (lambda s: s["position"].pop("step"), r"missing or unknown fields \['step'\]"),
+        (lambda s: s["position"].update(step=-5), "step=-5"),
+        (lambda s: s.pop("optimizer"), "no optimiser record"),
+    ]:
+        broken = json.loads(json.dumps(state))
+        change(broken)
+        save_tensors(path, tensors, {"state": json.dumps(broken)})
+        net, problem = setup()
+        with pytest.raises(RunError, match=message):
+            fit(net, problem, "end-to-end", resume=tmp_path, max_steps=20, checkpoint_every=10)
+
+
+def test_another_models_weights_are_named(tmp_path):
+    _trained(tmp_path)
+    net, _ = setup(layers=3)
+    with pytest.raises(RunError, match="holds the weights of another model than Unrolled"):
+        load_weights(net, tmp_path)

@@ -24,11 +24,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 TASKS = ("sparse", "mri", "ct", "pet", "deblur", "mimo", "recsys")
 #: Seconds of training when none are given: the tasks with shipped weights train none.
 DEFAULT_SECONDS = {"mri": 0.0, "ct": 0.0, "pet": 0.0}
+#: Where each task's demo goes unless told: a directory of its own.
+DEFAULT_DIR = "runs/demo/{task}"
+#: The file that marks a directory as a demo's, which a later demo may replace.
+DEMO_MARK = ".unrolled-demo"
 
 
 def _runner(task: str) -> Callable[..., Any]:
@@ -67,7 +72,30 @@ def run_demo(
     runner = _runner(task)
     if seconds is None:
         seconds = DEFAULT_SECONDS.get(task, 150.0)
+    _fresh(Path(run_dir))
     return runner(seconds, run_dir, seed=seed, train=train, **options)
 
 
-__all__ = ["DEFAULT_SECONDS", "TASKS", "run_demo"]
+def _fresh(run_dir: Path) -> None:
+    """Make ``run_dir`` ready for a demo: a demo's earlier run there is replaced (a demo is not
+    a training run to protect), with a line that says so; a training run that is not a
+    demo's is left alone, with an error."""
+    from ..train.checkpoint import RUN_FILES
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--run-dir: expected a directory, got the file {str(run_dir)!r}")
+    held = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if held and not (run_dir / DEMO_MARK).is_file():
+        raise ValueError(
+            f"--run-dir: {str(run_dir)!r} holds a training run that is not a demo's; choose "
+            f"another --run-dir (a demo replaces only an earlier demo's run)"
+        )
+    if held:
+        print(f"Replacing the previous demo run in {run_dir}", flush=True)
+        for name in held:
+            (run_dir / name).unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / DEMO_MARK).touch()
+
+
+__all__ = ["DEFAULT_DIR", "DEFAULT_SECONDS", "TASKS", "run_demo"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..core.checks import check_finite
+from ..core.checks import check_finite, is_real
 from ..metrics import Metric, nmse_db_metric
 from . import checkpoint as ckpt
 from .config import (
@@ -186,6 +186,41 @@ class _Position:
     metrics: int = 0  # records in metrics.jsonl
     finished: bool = False
 
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> _Position:
+        """The position a checkpoint recorded, checked field by field (``where`` names the
+        file in errors)."""
+        if not isinstance(data, dict):
+            raise ckpt.RunError(f"{where}: the state holds no position object")
+        names = [f.name for f in fields(cls)]
+        wrong = sorted(set(names) ^ set(data))
+        if wrong:
+            raise ckpt.RunError(
+                f"{where}: the state's position has missing or unknown fields {wrong}"
+            )
+        for name in names:
+            value, default = data[name], getattr(cls, name)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif value is None:
+                ok = name in _OPTIONAL
+            elif name in _SCORES:  # -inf dB is a score (an exact recovery)
+                ok = is_real(value) and not math.isnan(value)
+            else:
+                ok = (
+                    is_real(value)
+                    and math.isfinite(value)
+                    and (value >= 0 or name == "evaluated_at")
+                )
+            if not ok:
+                raise ckpt.RunError(f"{where}: the state's position has {name}={value!r}")
+        return cls(**data)
+
+
+#: Position fields that may be None, and those that are scores (any sign, ±inf).
+_OPTIONAL = ("budget", "deadline", "best", "last_val")
+_SCORES = ("best", "last_val", "loss_sum")
+
 
 class _Run:
     """One call of `fit`: the loop, the evaluations and the checkpoints."""
@@ -321,8 +356,17 @@ class _Run:
                 "resume: expected the model and arguments of the run being resumed; "
                 + "; ".join(problems)
             )
-        self.model.load_state_dict(ckpt.unprefixed("model.", tensors))
-        self.pos = _Position(**state["position"])
+        where = str(Path(resume) / ckpt.STATE)
+        self.pos = _Position.from_json(state.get("position"), where)
+        optimizer = state.get("optimizer")
+        if not (isinstance(optimizer, dict) and {"groups", "values"} <= set(optimizer)):
+            raise ckpt.RunError(f"{where}: the state holds no optimiser record")
+        if "rng.torch" + suffix not in tensors:
+            raise ckpt.RunError(f"{where}: the state holds no random generator state")
+        try:
+            self.model.load_state_dict(ckpt.unprefixed("model.", tensors))
+        except RuntimeError as e:
+            raise ckpt.RunError(f"{where}: holds another model's tensors ({e})") from None
         self.records = ckpt.read_metrics(resume)[: self.pos.metrics]
         if len(self.records) != self.pos.metrics:
             raise ValueError(
@@ -331,19 +375,22 @@ class _Run:
             )
         best = ckpt.unprefixed("best.", tensors)
         self.best_weights = best or None
-        torch.set_rng_state(tensors["rng.torch" + suffix])
-        if "rng.problem" + suffix in tensors:
-            generator = getattr(self.problem, "generator", None)
-            if not isinstance(generator, torch.Generator):
-                raise TypeError(
-                    f"problem: the run drew its batches from problem.generator, a "
-                    f"torch.Generator, got {type(generator).__name__}"
-                )
-            generator.set_state(tensors["rng.problem" + suffix])
-        if "rng.cuda" + suffix in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], self.device)
+        generator = getattr(self.problem, "generator", None)
+        if "rng.problem" + suffix in tensors and not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"problem: the run drew its batches from problem.generator, a "
+                f"torch.Generator, got {type(generator).__name__}"
+            )
+        try:
+            torch.set_rng_state(tensors["rng.torch" + suffix])
+            if "rng.problem" + suffix in tensors:
+                generator.set_state(tensors["rng.problem" + suffix])
+            if "rng.cuda" + suffix in tensors and self.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], self.device)
+        except (RuntimeError, TypeError) as e:
+            raise ckpt.RunError(f"{where}: a random generator state is damaged ({e})") from None
         self.saved = tensors
-        self.saved_optimizer = state["optimizer"]
+        self.saved_optimizer = optimizer
         self.last_checkpoint = self.pos.step
 
     # -- the loop ------------------------------------------------------------------------------
@@ -693,8 +740,7 @@ class _Run:
             tensors.update({f"{k}{_rank_suffix(r)}": v for k, v in states.items()})
         ckpt.write_jsonl(self.run_dir / ckpt.METRICS, self.records)
         meta = {"position": asdict(pos), "optimizer": optimizer_meta, "world_size": world}
-        ckpt.save_state(self.run_dir, meta, tensors)
-        ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, step=pos.step)
+        ckpt.save_checkpoint(self.run_dir, meta, tensors, self.model, pos.step)
         self.last_checkpoint = pos.step
 
 
