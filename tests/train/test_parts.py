@@ -239,3 +239,15 @@ def test_nan_targets_are_unobserved_in_every_loss_and_the_validation_metric():
 
     expected = 10 * math.log10((0.25 / 5 + 1.0 / 9) / 2)
     assert validation_nmse_db(Fixed(), x, x, depth=1) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_deep_schedule_is_planned_in_linear_size():
+    """The probe's defect: layers: 100000 with layer-wise training hung before the clock
+    started, each stage holding K factors. A stage is a few numbers now, its factors derived."""
+    import json
+
+    stages = build_stages("stagewise", 10_000)
+    assert len(stages) == 30_000
+    assert all(len(json.dumps(s.to_json())) < 300 for s in stages[::1000])
+    last = stages[-1]
+    assert last.layer_factors[-1] == 1.0 and last.layer_factors[-2] == pytest.approx(0.3)

@@ -242,6 +242,10 @@ class _Run:
         self.problem = problem
         self.config = config
         self.stages = stages
+        # Σ (depth + 1) over the stages after each: the time shares' weights, summed once
+        self.weights_after = [0] * len(stages)
+        for i in range(len(stages) - 2, -1, -1):
+            self.weights_after[i] = self.weights_after[i + 1] + stages[i + 1].depth + 1
         self.callback = callback
         self.device = device
         self.precision = precision
@@ -470,14 +474,14 @@ class _Run:
     def _open(self, stage: Stage) -> None:
         """Evaluate the stage's starting point, and share out the budgets left."""
         cfg, pos = self.config, self.pos
-        left = self.stages[pos.stage :]
+        left = len(self.stages) - pos.stage
         pos.stage_step, pos.best, pos.best_step, pos.evaluated_at = 0, None, 0, -1
         pos.loss_sum, pos.loss_count = 0.0, 0
         pos.seconds = pos.stage_start = self._seconds()
         pos.budget = None
         if cfg.max_steps is not None:
             steps_left = cfg.max_steps - pos.step
-            pos.budget = max(1, steps_left // len(left)) if steps_left > 0 else 0
+            pos.budget = max(1, steps_left // left) if steps_left > 0 else 0
         if cfg.stage_steps is not None:
             pos.budget = cfg.stage_steps if pos.budget is None else min(pos.budget, cfg.stage_steps)
         pos.deadline = None
@@ -492,10 +496,10 @@ class _Run:
             # Shared after the opening evaluation, net of the evaluations still to come (each
             # stage opens and closes with one, at a cost that grows with its depth), so that
             # the stages left fit the budget however costly evaluating is.
-            weights = [s.depth + 1 for s in left]
+            first, rest = stage.depth + 1, self.weights_after[pos.stage]
             now = self._seconds()
-            evaluations = pos.eval_cost * (weights[0] + 2 * sum(weights[1:]))
-            share = max(0.0, cfg.max_seconds - now - evaluations) * weights[0] / sum(weights)
+            evaluations = pos.eval_cost * (first + 2 * rest)
+            share = max(0.0, cfg.max_seconds - now - evaluations) * first / (first + rest)
             pos.deadline = now + share
 
     def _run_stage(self, stage: Stage) -> None:

@@ -24,6 +24,7 @@ budget is spent (see `unrolled.train.fit`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 SCHEDULES = ("end-to-end", "deep-supervision", "layerwise", "stagewise")
@@ -35,16 +36,21 @@ DECAY = {"layerwise": 1.0, "stagewise": 0.3}
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a schedule.
+    """One stage of a schedule. It is described by a few numbers, its per-layer factors derived
+    when asked, so that a schedule of K layers costs O(K) to plan and to record (a deep network
+    planned layer by layer would otherwise take O(K²)).
 
     Attributes:
         label: a readable name, e.g. ``"layer 3: new"`` or ``"layer 3: refine x0.2"``.
         depth: the number of layers run (``model(y, depth=depth)``), 1..K.
         lr_factor: the stage's learning rate is ``lr × lr_factor``.
-        layer_factors: K relative learning rates, one per layer (0: frozen).
+        layers: K, the network's depth.
+        trains: ``"all"`` (every layer at 1), ``"new"`` (layer ``depth`` alone) or ``"refine"``
+            (layer j ≤ depth at ``decay^(depth − j)``).
+        decay: see ``trains``.
+        supervision: deep supervision's ``depth`` per-layer loss weights (sum 1), or ``None``:
+            the loss on layer ``depth`` alone.
         shared_factor: relative learning rate of the parameters shared by all layers.
-        loss_weights: ``depth`` weights of the per-layer losses (sum 1); only the last is
-            non-zero unless the schedule supervises every layer.
         grows: the stage trains a layer for the first time (a refinement does not): past the
             time budget it still takes one step, and refinements are skipped.
     """
@@ -52,22 +58,35 @@ class Stage:
     label: str
     depth: int
     lr_factor: float
-    layer_factors: tuple[float, ...]
-    shared_factor: float
-    loss_weights: tuple[float, ...]
+    layers: int
+    trains: str = "all"
+    decay: float = 1.0
+    supervision: tuple[float, ...] | None = None
+    shared_factor: float = 1.0
     grows: bool = True
+
+    @cached_property
+    def layer_factors(self) -> tuple[float, ...]:
+        """K relative learning rates, one per layer (0: frozen)."""
+        k, K = self.depth, self.layers
+        if self.trains == "all":
+            return (1.0,) * K
+        if self.trains == "new":
+            return (0.0,) * (k - 1) + (1.0,) + (0.0,) * (K - k)
+        return tuple(self.decay ** (k - j) for j in range(1, k + 1)) + (0.0,) * (K - k)
+
+    @cached_property
+    def loss_weights(self) -> tuple[float, ...]:
+        """``depth`` weights of the per-layer losses (sum 1)."""
+        return self.supervision or (0.0,) * (self.depth - 1) + (1.0,)
 
     @property
     def last_layer_only(self) -> bool:
         """True when the loss is on the output of layer ``depth`` alone (no trace needed)."""
-        return all(w == 0 for w in self.loss_weights[:-1])
+        return self.supervision is None or all(w == 0 for w in self.supervision[:-1])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _one_hot(depth: int) -> tuple[float, ...]:
-    return (0.0,) * (depth - 1) + (1.0,)
 
 
 def build_stages(
@@ -81,31 +100,20 @@ def build_stages(
     """The stages of ``schedule`` for a network of ``layers`` layers (arguments checked by fit)."""
     K = layers
     if schedule == "end-to-end":
-        return [Stage("all layers", K, 1.0, (1.0,) * K, 1.0, _one_hot(K))]
+        return [Stage("all layers", K, 1.0, K)]
     if schedule == "deep-supervision":
         weights = layer_weights or (1.0,) * K
         total = float(sum(weights))
-        return [
-            Stage(
-                "all layers, every layer supervised",
-                K,
-                1.0,
-                (1.0,) * K,
-                1.0,
-                tuple(w / total for w in weights),
-            )
-        ]
+        supervision = tuple(w / total for w in weights)
+        return [Stage("all layers, every layer supervised", K, 1.0, K, supervision=supervision)]
     refine = REFINE[schedule] if refine is None else refine
     decay = DECAY[schedule] if decay is None else decay
     stages = []
     for k in range(1, K + 1):
-        new = tuple(1.0 if j == k else 0.0 for j in range(1, K + 1))
-        stages.append(Stage(f"layer {k}: new", k, 1.0, new, 1.0, _one_hot(k)))
+        stages.append(Stage(f"layer {k}: new", k, 1.0, K, "new"))
         for r in refine:
-            factors = tuple(decay ** (k - j) if j <= k else 0.0 for j in range(1, K + 1))
-            stages.append(
-                Stage(f"layer {k}: refine x{r:g}", k, r, factors, 1.0, _one_hot(k), grows=False)
-            )
+            label = f"layer {k}: refine x{r:g}"
+            stages.append(Stage(label, k, r, K, "refine", decay, grows=False))
     return stages
 
 
