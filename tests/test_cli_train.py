@@ -268,6 +268,13 @@ def test_resume_refuses_another_model(tmp_path, capsys):
             r"model\.support: expected None, 'auto' or a pair",
         ),
         (("model: {", "modle: {"), r"config\.modle: unknown section"),
+        (("  lr: 0.01", "  lr: 0.01\n  lr: 0.03"), r"config\.lr: the key is given twice .*line 6"),
+        (("train:", "run_dir: ''\ntrain:"), r"run_dir: expected a non-empty path"),
+        (("layers: 3", "layers: 1000000000"), r"model\.layers: expected at most 10000"),
+        (
+            ("lr: 0.01", "lr: &a [&b [&c [&d [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]]]"),
+            r"train\.lr: expected .*got \[\[\[\[\.\.\.\]\]\]\]$",
+        ),
     ],
 )
 def test_bad_configs_are_named(change, message, tmp_path, capsys):
@@ -277,6 +284,40 @@ def test_bad_configs_are_named(change, message, tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("unrolled train: error: ")
     assert re.search(message, err), err
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_restart_max_steps_and_what_a_run_directory_refuses(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run), "--max-steps", "6"]) == 0
+    first = load_file(run / "weights.safetensors")
+    assert main(["train", str(config), "--run-dir", str(run)]) == 2
+    assert "--restart to discard it" in capsys.readouterr().err
+    assert main(["train", str(config), "--run-dir", str(run), "--restart", "--max-steps", "6"]) == 0
+    again = load_file(run / "weights.safetensors")  # a step budget is reproducible, bitwise
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert main(["train", str(config), "--run-dir", str(run), "--restart", "--resume"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    afile = write(tmp_path / "afile", "")
+    assert main(["train", str(config), "--run-dir", str(afile)]) == 2
+    assert "run_dir: expected a directory, got the file" in capsys.readouterr().err
+
+
+def test_damaged_runs_are_one_line_errors_with_exit_code_2(tmp_path, capsys):
+    config = write(tmp_path / "tiny.yaml", TINY)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    for name in ("weights.safetensors", "weights.prev.safetensors"):
+        (run / name).write_bytes(b"\x00" * 64)
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "weights.safetensors: does not match the SHA-256" in err
+    (run / "metrics.jsonl").write_text('{"step": 1}\n{"step": ')
+    (run / "checkpoint.json").unlink()
+    assert main(["train", str(config), "--run-dir", str(run), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "metrics.jsonl: line 2 is not JSON" in err
 
 
 def test_config_errors_are_config_errors(tmp_path):

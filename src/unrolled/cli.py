@@ -253,10 +253,24 @@ def _add_train_parser(commands: Any) -> None:
         help="training time budget; overrides train.max_seconds",
     )
     train.add_argument(
+        "--max-steps",
+        metavar="N",
+        type=_positive(int),
+        help="training step budget; overrides train.max_steps. Unlike a time budget it is "
+        "reproducible: the same steps give the same weights (bitwise on a CPU)",
+    )
+    train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the interrupted run in the run directory (same config; the same budget "
-        "gives the same result as an uninterrupted run)",
+        help="continue the interrupted run in the run directory (same config; with a step "
+        "budget the result is bitwise that of an uninterrupted run on a CPU; a time budget "
+        "stops wherever the clock says)",
+    )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the run in the run directory (checkpoints, metrics, config) and train "
+        "from the start",
     )
     _add_device_arguments(train)
     train.set_defaults(run=train_command)
@@ -306,6 +320,8 @@ def train_command(args: argparse.Namespace) -> int:
     main = rank() == 0  # under torchrun, one process speaks
     try:
         overrides = _device_settings(args)
+        if args.max_steps is not None:
+            overrides["max_steps"] = args.max_steps
         result = train_run(
             args.config,
             args.run_dir,
@@ -313,6 +329,7 @@ def train_command(args: argparse.Namespace) -> int:
             args.resume,
             log=(lambda line: print(line, flush=True)) if main else None,
             overrides=overrides,
+            restart=args.restart,
         )
     except KeyboardInterrupt:
         print(

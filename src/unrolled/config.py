@@ -25,13 +25,14 @@ import numbers
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import data as _problems  # noqa: F401  (registers the problems a config names)
 from .core import get, list_models
+from .core.checks import short_repr
 from .train.config import DEFAULTS
 
 SECTIONS = ("model", "problem", "train", "run_dir")
@@ -41,15 +42,39 @@ class ConfigError(ValueError):
     """A config key is unknown, missing or of the wrong type; the message names the key."""
 
 
+def _safe_loader() -> type:
+    """``yaml.SafeLoader`` (no object construction) that refuses a key given twice in one
+    mapping, which YAML would silently resolve to the last."""
+    import yaml  # the cli extra
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, Hashable) and key in seen:
+                    raise ConfigError(
+                        f"config.{key}: the key is given twice in one mapping "
+                        f"(line {key_node.start_mark.line + 1}); keep one"
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load`` (no object construction)."""
+    """Read a YAML mapping safely (no object construction, no key given twice)."""
     import yaml  # the cli extra
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config: no such file {str(path)!r}")
+        what = "is a directory, not a file" if path.is_dir() else "no such file"
+        raise ConfigError(f"config: {what}: {str(path)!r}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_safe_loader())  # a SafeLoader
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config: {path} is not text: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"config: {path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):
@@ -65,8 +90,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         value = data.get(section, {})
         if not isinstance(value, dict):
             raise ConfigError(f"{section}: expected a mapping, got {type(value).__name__}")
-    if "run_dir" in data and not isinstance(data["run_dir"], str):
-        raise ConfigError(f"run_dir: expected a path (str), got {type(data['run_dir']).__name__}")
+    if "run_dir" in data and not (isinstance(data["run_dir"], str) and data["run_dir"].strip()):
+        got = data["run_dir"]
+        got = repr(got) if isinstance(got, str) else type(got).__name__
+        raise ConfigError(f"run_dir: expected a non-empty path (str), got {got}")
     return data
 
 
@@ -135,7 +162,7 @@ def check_kwargs(
         if not _accepts(annotation, value):
             raise ConfigError(
                 f"{section}.{key}: expected {_describe(annotation)}, got {type(value).__name__} "
-                f"{value!r}"
+                f"{short_repr(value)}"
             )
     for name, p in params.items():
         if p.default is inspect.Parameter.empty and name not in values:

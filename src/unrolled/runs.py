@@ -16,6 +16,7 @@ directory as ``config.yaml`` next to what `fit` writes, so that `evaluate` rebui
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -30,7 +31,7 @@ from .config import UNROLL_KEYS, ConfigError, RunConfig, check_config, in_sectio
 from .core import get, list_models, unroll
 from .metrics import Metric
 from .train import fit, load_weights
-from .train.checkpoint import STATE, WEIGHTS, atomic_write
+from .train.checkpoint import RUN_FILES, STATE, WEIGHTS, RunError, atomic_write, holds_run
 from .train.config import (
     FitConfig,
     check_progress,
@@ -38,6 +39,8 @@ from .train.config import (
     resolve_settings,
 )
 from .train.device import OnDevice, resolve_device
+from .train.distributed import rank
+from .train.lock import LOCK, run_lock
 from .train.losses import validation_score
 
 #: The run directory's copy of the config, as read.
@@ -107,6 +110,7 @@ def train_run(
     resume: bool = False,
     log: Callable[[str], None] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    restart: bool = False,
 ) -> TrainResult:
     """Train the run the config at ``config_path`` describes.
 
@@ -118,12 +122,21 @@ def train_run(
             problem; `fit` checks the training arguments).
         log: called with a line saying what trains where, before training starts.
         overrides: `fit` settings that replace the config's ``train`` ones (the CLI's
-            ``--device``, ``--precision``, ``--compile``).
+            ``--max-steps``, ``--device``, ``--precision``, ``--compile``).
+        restart: discard the run in ``run_dir`` (its checkpoints, metrics and config) and
+            train from the start.
+
+    The run directory is locked while the run writes there (`unrolled.train.lock`): a second
+    ``unrolled train`` into it stops with an error naming the first. A start that fails
+    before its first step leaves nothing behind.
 
     Raises:
         ConfigError: a key of the config is unknown, ill-typed or invalid (named).
-        ValueError: the run directory holds a run and ``resume`` is not set, or the contrary.
+        ValueError: the run directory holds a run and neither ``resume`` nor ``restart`` is
+            set, or ``resume`` is set and it holds none.
     """
+    if resume and restart:
+        raise ValueError("--restart: discards the run that --resume continues; give one of them")
     config = load_config(config_path)
     extra = dict(overrides or {})
     if max_seconds is not None:
@@ -131,9 +144,11 @@ def train_run(
     if extra:
         config = replace(config, train={**config.train, **extra})
     target = Path(run_dir or config.run_dir or Path("runs") / Path(config_path).stem)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"run_dir: expected a directory, got the file {str(target)!r}")
     saved = target / CONFIG_YAML
     if resume:
-        if not (target / STATE).is_file():
+        if not holds_run(target):
             raise ValueError(f"--resume: {str(target)!r} holds no run to resume ({STATE})")
         if saved.is_file():
             before = load_config(saved)
@@ -145,35 +160,56 @@ def train_run(
                         f"{section}: the run in {str(target)!r} was trained with {section} "
                         f"{old[0]!r} {old[1]}, the config gives {new[0]!r} {new[1]}"
                     )
-    elif (target / STATE).exists():
+    elif holds_run(target) and not restart:
         raise ValueError(
-            f"run_dir: {str(target)!r} already holds a run; pass --resume to continue it, or "
-            f"choose another --run-dir"
+            f"run_dir: {str(target)!r} already holds a run; pass --resume to continue it, "
+            f"--restart to discard it, or choose another --run-dir"
         )
     problem = build_problem(config)
     model = build_model(config, problem)
     _check_fit(model, problem, config.train)
-    target.mkdir(parents=True, exist_ok=True)
-    if not (resume and saved.is_file()):
-        atomic_write(saved, config.text.encode())
-    if log is not None:
-        settings = ", ".join(f"{k} {v}" for k, v in config.train.items())
-        recipe = getattr(model, "recipe", None)
-        how = f"; its recipe: {recipe.summary()}" if recipe is not None else ""
-        log(
-            f"{'Resuming' if resume else 'Training'} {config.model} ({model.layers} layers) on "
-            f"{problem!r}{how}{'; overrides: ' + settings if settings else ''}; run directory "
-            f"{target}"
-        )
+    existed = target.exists()
+    writer = rank() == 0  # under torchrun, rank 0 alone writes
     try:
-        fit(model, problem, run_dir=target, resume=target if resume else None, **config.train)
-    except TypeError as e:
-        raise ConfigError(f"train: {e}") from None
-    except ValueError as e:
-        message = str(e)
-        if message.startswith("resume:"):
-            raise ValueError(message.replace("resume=", "--resume ")) from None
-        raise in_section("train", config.train, e) from None
+        with run_lock(target) if writer else contextlib.nullcontext():
+            if restart and writer:
+                for name in (*RUN_FILES, CONFIG_YAML):
+                    (target / name).unlink(missing_ok=True)
+            if writer and not (resume and saved.is_file()):
+                atomic_write(saved, config.text.encode())
+            if log is not None:
+                settings = ", ".join(f"{k} {v}" for k, v in config.train.items())
+                recipe = getattr(model, "recipe", None)
+                how = f"; its recipe: {recipe.summary()}" if recipe is not None else ""
+                log(
+                    f"{'Resuming' if resume else 'Training'} {config.model} ({model.layers} layers) "
+                    f"on {problem!r}{how}{'; overrides: ' + settings if settings else ''}; run "
+                    f"directory {target}"
+                )
+            try:
+                fit(
+                    model,
+                    problem,
+                    run_dir=target,
+                    resume=target if resume else None,
+                    **config.train,
+                )
+            except BaseException as e:
+                if writer and not resume and not holds_run(target):  # a failed start: undone
+                    saved.unlink(missing_ok=True)
+                if isinstance(e, TypeError):
+                    raise ConfigError(f"train: {e}") from None
+                if isinstance(e, ValueError) and not isinstance(e, RunError):
+                    message = str(e)
+                    if message.startswith("resume:"):
+                        raise ValueError(message.replace("resume=", "--resume ")) from None
+                    raise in_section("train", config.train, e) from None
+                raise
+    finally:
+        if writer and not existed and not holds_run(target):  # a failed start: no directory
+            with contextlib.suppress(OSError):
+                (target / LOCK).unlink()
+                target.rmdir()
     size = config.train.get("validation_size") or int(problem.validation[0].shape[0])
     score = validation(model, problem, size)
     return TrainResult(target, model, problem, problem.metric, score, size, resume)

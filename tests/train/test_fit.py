@@ -21,6 +21,7 @@ RUN_FILES = {
     "checkpoint.json",  # the SHA-256 of the state and weights, and of the previous ones:
     "state.prev.safetensors",  # the previous checkpoint, kept until the next is complete
     "weights.prev.safetensors",
+    "run.lock",  # one writer at a time (fcntl.flock; the holder's PID inside)
 }
 
 
@@ -290,7 +291,8 @@ def test_max_seconds_caps_the_run(tmp_path):
     net, problem = setup()
     fit(net, problem, "stagewise", run_dir=tmp_path, max_seconds=0.5, lr=0.1, patience=None)
     records = read_metrics(tmp_path)
-    assert 0.5 <= records[-1]["seconds"] < 0.5 + 2.0
+    # the cap, not a floor: the stages' shares net of evaluations may end it a little early
+    assert records[-1]["seconds"] < 0.5 + 2.0 and records[-1]["step"] > 0
 
 
 def test_time_budget_is_shared_out_by_depth(tmp_path, monkeypatch):

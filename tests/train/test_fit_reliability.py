@@ -207,3 +207,55 @@ def test_another_models_weights_are_named(tmp_path):
     net, _ = setup(layers=3)
     with pytest.raises(RunError, match="holds the weights of another model than Unrolled"):
         load_weights(net, tmp_path)
+
+
+def test_one_writer_per_run_directory(tmp_path):
+    """The probe's defect: two trainings into one directory both exited 0, its config from one
+    run and its weights from the other. The second now stops, naming the first's PID."""
+    import os
+
+    from unrolled.train.lock import run_lock
+
+    net, problem = setup()
+    with run_lock(tmp_path):
+        with run_lock(tmp_path):  # re-entrant within one process (unrolled train, then fit)
+            pass
+        code = (
+            "import sys; from unrolled.train.lock import run_lock\n"
+            "try:\n    run_lock(sys.argv[1]).__enter__()\n"
+            "except BlockingIOError as e:\n    print(e)\n"
+        )
+        import subprocess
+        import sys
+
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+        ).stdout
+        assert f"is being written by process {os.getpid()}" in out
+    fit(net, problem, "end-to-end", run_dir=tmp_path, max_steps=3)  # released: it trains
+
+
+def test_a_failed_start_leaves_nothing_behind(tmp_path):
+    """The probe's defect: a batch that failed after step 0 was written stranded the run
+    ('already holds a run', and --resume refused the changed batch). Now a batch that cannot
+    fit is refused before any allocation, and any start that fails before its first step is
+    undone."""
+    net, problem = setup()
+    run = tmp_path / "run"
+    with pytest.raises(ValueError, match=r"batch_size: 1000000000000 samples need at least .* GiB"):
+        fit(net, problem, "end-to-end", run_dir=run, max_steps=3, batch_size=10**12)
+    assert not run.exists()
+
+    class Failing:
+        def __init__(self, problem):
+            self.operator, self.metric = problem.operator, problem.metric
+            self.validation = problem.validation
+
+        def sample(self, batch):
+            raise MemoryError("no room")
+
+    with pytest.raises(MemoryError):
+        fit(net, Failing(problem), "end-to-end", run_dir=run, max_steps=3)
+    assert not run.exists()
+    fit(net, problem, "end-to-end", run_dir=run, max_steps=3)  # no --resume, no rm needed
+    assert (run / "checkpoint.json").is_file()

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut to a readable size, built without ever forming the whole (an error
+    message must not echo a huge value, e.g. a YAML alias bomb: small in memory, exponential
+    in print)."""
+    shortener = reprlib.Repr()
+    shortener.maxlevel, shortener.maxstring, shortener.maxother = 3, 80, 80
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 8
+    return shortener.repr(value)
 
 
 def check_tensor(value: Any, name: str) -> Tensor:
@@ -63,14 +74,14 @@ def positive_number(value: Any, name: str, *, optional: bool = False) -> float |
         return None
     if not (is_real(value) and value > 0):
         extra = " or None" if optional else ""
-        raise ValueError(f"{name}: expected a positive finite number{extra}, got {value!r}")
+        raise ValueError(f"{name}: expected a positive finite number{extra}, got {short_repr(value)}")
     return float(value)
 
 
 def non_negative_number(value: Any, name: str) -> float:
     """``value`` as a float ≥ 0, finite (a weight that may be off)."""
     if not (is_real(value) and value >= 0):
-        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
+        raise ValueError(f"{name}: expected a number >= 0, got {short_repr(value)}")
     return float(value)
 
 
@@ -81,7 +92,7 @@ def positive_int(value: Any, name: str, *, optional: bool = False) -> int | None
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         extra = " or None" if optional else ""
-        raise ValueError(f"{name}: expected a positive int{extra}, got {value!r}")
+        raise ValueError(f"{name}: expected a positive int{extra}, got {short_repr(value)}")
     return int(value)
 
 
@@ -89,14 +100,14 @@ def non_negative_int(value: Any, name: str) -> int:
     """``value`` as an int ≥ 0 (a seed, a count of steps); a bool, a float or a negative int is
     refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+        raise ValueError(f"{name}: expected a non-negative int, got {short_repr(value)}")
     return int(value)
 
 
 def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     """``value``, one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {short_repr(value)}")
     return value
 
 
@@ -107,6 +118,6 @@ def number_sequence(value: Any, name: str, what: str) -> tuple[float, ...]:
     out = []
     for v in value:
         if not is_real(v):
-            raise ValueError(f"{name}: expected a sequence of {what}, got {v!r} in {value!r}")
+            raise ValueError(f"{name}: expected a sequence of {what}, got {short_repr(v)} in {short_repr(value)}")
         out.append(float(v))
     return tuple(out)

@@ -64,6 +64,13 @@ class RunWarning(UserWarning):
     """A run directory was read with a fallback (the previous checkpoint of a damaged file)."""
 
 
+def holds_run(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether a directory holds a run's checkpoint (the latest, or the previous one only, as
+    a checkpoint killed while moving files leaves it)."""
+    path = Path(run_dir)
+    return any((path / name).exists() for name in (STATE, MANIFEST, PREVIOUS[STATE]))
+
+
 def digest(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a file, in hex."""
     sha = hashlib.sha256()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -31,6 +32,7 @@ from .config import (
 from .device import Precision, compile_model, move, place, resolve_device
 from .distributed import Distributed, launched
 from .layer_rates import LayerRates, check_factors, layer_owners
+from .lock import LOCK, run_lock
 from .losses import supervised_loss, validation_totals
 from .progress import Progress
 from .schedules import Stage, build_stages
@@ -152,6 +154,7 @@ def fit(
         layer_weights=config.layer_weights,
     )
     device = resolve_device(config.device)
+    check_batch_memory(config.batch_size, layers, problem, device)
     precision = Precision(config.precision, device)
     group = Distributed(device) if launched() else None
     if group is not None:
@@ -160,8 +163,35 @@ def fit(
     if group is not None:
         group.seed_stream(problem)
     prepare_model(model, problem)
-    run = _Run(model, problem, config, stages, run_dir, resume, callback, device, precision, group)
-    return run.train(progress)
+    if resume is not None and not Path(resume).is_dir():
+        raise FileNotFoundError(f"resume: expected a run directory, got {resume!r}")
+    target = run_dir if run_dir is not None else resume
+    writes = target is not None and (group is None or group.main)
+    existed = writes and Path(target).exists()
+    run = None
+    with run_lock(target) if writes else contextlib.nullcontext():
+        try:
+            run = _Run(
+                model, problem, config, stages, run_dir, resume, callback, device, precision, group
+            )
+            return run.train(progress)
+        except BaseException:
+            if writes and (run is None or run.failed_start()):
+                _discard_start(Path(target), existed, run is not None)
+            raise
+
+
+def _discard_start(run_dir: Path, existed: bool, wrote: bool) -> None:
+    """Remove what a start that failed before its first step wrote (so that running it again
+    needs neither --resume nor rm), and the directory itself if this call made it."""
+    if wrote:
+        for name in ckpt.RUN_FILES:
+            with contextlib.suppress(OSError):
+                (run_dir / name).unlink()
+    if not existed:
+        with contextlib.suppress(OSError):
+            (run_dir / LOCK).unlink()
+            run_dir.rmdir()
 
 
 @dataclass
@@ -305,16 +335,21 @@ class _Run:
         }
         run = self.run_dir
         if run is not None and (resume is None or run.resolve() != Path(resume).resolve()):
-            if (run / ckpt.STATE).exists():
+            if ckpt.holds_run(run):
                 raise ValueError(
                     f"run_dir: {str(run)!r} already holds a run ({ckpt.STATE}); pass "
                     f"resume={str(run)!r} to continue it, or choose another directory"
                 )
+        self.resumed = resume is not None
         if resume is not None:
             self._load(resume)
         self._prepare_run_dir()
 
     # -- start and resume ----------------------------------------------------------------------
+
+    def failed_start(self) -> bool:
+        """A fresh run (not resumed) that has not taken its first step: nothing to keep."""
+        return not self.resumed and self.pos.step == 0
 
     def _prepare_run_dir(self) -> None:
         if self.run_dir is None or not self.main:
@@ -746,6 +781,30 @@ class _Run:
         meta = {"position": asdict(pos), "optimizer": optimizer_meta, "world_size": world}
         ckpt.save_checkpoint(self.run_dir, meta, tensors, self.model, pos.step)
         self.last_checkpoint = pos.step
+
+
+def check_batch_memory(batch: int, layers: int, problem: Any, device: torch.device) -> None:
+    """Refuse a batch that cannot fit before anything is allocated: ``batch`` samples of the
+    validation set's ``x`` and ``y`` sizes, with the K estimates a backward pass keeps, against
+    the device's memory (a lower bound of what a step needs: the networks keep more)."""
+    x, y = problem.validation[:2]
+    per_sample = x[:1].nelement() * x.element_size() * (layers + 1)
+    per_sample += y[:1].nelement() * y.element_size()
+    need = batch * per_sample
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+    else:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+            return
+    if need > total:
+        gib = 2**30
+        raise ValueError(
+            f"batch_size: {batch} samples need at least {need / gib:.3g} GiB ({per_sample} "
+            f"bytes each: x, y and the {layers} layers' estimates kept for the backward "
+            f"pass), more than the {total / gib:.3g} GiB of {device}; take a smaller batch"
+        )
 
 
 def _check_data(x: Tensor, y: Tensor, where: str) -> None:
