@@ -74,7 +74,9 @@ def positive_number(value: Any, name: str, *, optional: bool = False) -> float |
         return None
     if not (is_real(value) and value > 0):
         extra = " or None" if optional else ""
-        raise ValueError(f"{name}: expected a positive finite number{extra}, got {short_repr(value)}")
+        raise ValueError(
+            f"{name}: expected a positive finite number{extra}, got {short_repr(value)}"
+        )
     return float(value)
 
 
@@ -118,6 +120,8 @@ def number_sequence(value: Any, name: str, what: str) -> tuple[float, ...]:
     out = []
     for v in value:
         if not is_real(v):
-            raise ValueError(f"{name}: expected a sequence of {what}, got {short_repr(v)} in {short_repr(value)}")
+            raise ValueError(
+                f"{name}: expected a sequence of {what}, got {short_repr(v)} in {short_repr(value)}"
+            )
         out.append(float(v))
     return tuple(out)
