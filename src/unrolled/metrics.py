@@ -172,6 +172,11 @@ def _gaussian_window(sigma: float, truncate: float, dtype: torch.dtype, device: 
     return (g / g.sum()).to(dtype=dtype, device=device)
 
 
+#: The side of SSIM's Gaussian window at its default σ = 1.5 (truncated at 3.5 σ): the smallest
+#: image SSIM scores.
+SSIM_WINDOW = 11
+
+
 def ssim(
     x_hat: Tensor,
     x: Tensor,

@@ -31,7 +31,15 @@ from .config import UNROLL_KEYS, ConfigError, RunConfig, check_config, in_sectio
 from .core import get, list_models, unroll
 from .metrics import Metric
 from .train import fit, load_weights
-from .train.checkpoint import RUN_FILES, STATE, WEIGHTS, RunError, atomic_write, holds_run
+from .train.checkpoint import (
+    PREVIOUS,
+    RUN_FILES,
+    STATE,
+    WEIGHTS,
+    RunError,
+    atomic_write,
+    holds_run,
+)
 from .train.config import (
     FitConfig,
     check_progress,
@@ -90,6 +98,15 @@ def _check_fit(model: nn.Module, problem: Any, train: Mapping[str, Any]) -> None
         check_progress(train.get("progress"))
     except (ValueError, TypeError) as e:
         raise in_section("train", train, e) from None
+
+
+def _saved_config(path: Path) -> RunConfig:
+    """A run directory's copy of its config; an error names the file (it was damaged after
+    `train_run` wrote it, as read)."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        raise ConfigError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -151,7 +168,7 @@ def train_run(
         if not holds_run(target):
             raise ValueError(f"--resume: {str(target)!r} holds no run to resume ({STATE})")
         if saved.is_file():
-            before = load_config(saved)
+            before = _saved_config(saved)
             for section in ("model", "problem"):
                 old = (getattr(before, section), getattr(before, f"{section}_kwargs"))
                 new = (getattr(config, section), getattr(config, f"{section}_kwargs"))
@@ -246,13 +263,13 @@ def evaluate(
     where = resolve_device(device)
     run = Path(run_dir)
     for name in (CONFIG_YAML, WEIGHTS):
-        if not (run / name).is_file():
+        if not (run / name).is_file() and not (run / PREVIOUS.get(name, name)).is_file():
             what = "directory" if not run.is_dir() else f"run directory: no {run / name}"
             raise FileNotFoundError(
                 f"RUN_DIR: {str(run)!r} is not a {what} (expected the {CONFIG_YAML} and "
                 f"{WEIGHTS} that `unrolled train` writes)"
             )
-    config = load_config(run / CONFIG_YAML)
+    config = _saved_config(run / CONFIG_YAML)
     overrides = {} if test_size is None else {"test_size": test_size}
     problem = build_problem(config, **overrides)
     model = build_model(config, problem)

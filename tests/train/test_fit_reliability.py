@@ -259,3 +259,21 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path):
     assert not run.exists()
     fit(net, problem, "end-to-end", run_dir=run, max_steps=3)  # no --resume, no rm needed
     assert (run / "checkpoint.json").is_file()
+
+
+def test_a_model_built_for_another_problem_is_named():
+    from unrolled.data import SparseCoding
+
+    net, _ = setup()  # on a 20x40 operator
+    with pytest.raises(
+        ValueError,
+        match=r"model: built on an operator from \(40,\) to \(20,\), but the problem's operator maps \(60,\) to \(30,\)",
+    ):
+        fit(net, SparseCoding(m=30, n=60), "end-to-end", max_steps=2)
+
+
+def test_an_imaging_problem_too_small_to_score_is_refused():
+    from unrolled.data import MRIReconstruction
+
+    with pytest.raises(ValueError, match=r"size: expected at least 11 pixels a side"):
+        MRIReconstruction(size=4)

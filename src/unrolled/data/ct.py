@@ -13,7 +13,7 @@ from ..metrics import psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from ..priors import TV
 from .phantoms import random_ellipses, shepp_logan
-from .problem import Baseline, Problem, child_seeds, tuned_weight
+from .problem import Baseline, Problem, child_seeds, image_side, tuned_weight
 
 #: The TV weights `CTReconstruction.baselines` tunes TV-FISTA over, on validation phantoms.
 TV_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -70,7 +70,7 @@ class CTReconstruction(Problem):
         validation_size: int = 16,
         test_size: int = 16,
     ) -> None:
-        self.size = positive_int(size, "size")
+        self.size = image_side(size, "size")
         if noise not in ("gaussian", "poisson"):
             raise ValueError(f"noise: expected 'gaussian' or 'poisson', got {noise!r}")
         self.noise = noise

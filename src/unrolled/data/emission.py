@@ -20,7 +20,7 @@ from ..metrics import nrmse_metric, psnr_metric, ssim_metric
 from ..ops import Radon, fbp
 from .mni import SliceSampler, mni_slices
 from .phantoms import random_ellipses
-from .problem import Baseline, Problem, child_seeds
+from .problem import Baseline, Problem, child_seeds, image_side
 
 #: The activity maps: ``"ellipses"``, random ellipse phantoms; ``"mni"``, axial slices of the
 #: MNI152 T1 template as activity (`unrolled.data.mni`: slice ranges split train, validation
@@ -91,7 +91,7 @@ class EmissionTomography(Problem):
         validation_size: int = 16,
         test_size: int = 16,
     ) -> None:
-        self.size = positive_int(size, "size")
+        self.size = image_side(size, "size")
         self.counts = positive_number(counts, "counts")
         self.background = non_negative_number(background, "background")
         self.images = choice(images, "images", ACTIVITY)

@@ -7,6 +7,7 @@ models), nothing in ``runs``, ``cli`` or ``train``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,7 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..metrics import Metric
+from ..core.checks import positive_int
+from ..metrics import SSIM_WINDOW, Metric
 
 #: A classical method with its tuned settings, run on the problem's test set: called with a
 #: number of iterations, it returns its estimates after each, ``(T, B, *x_shape)`` (``T = 1``
@@ -138,4 +140,40 @@ class DeviceStream:
         """What else moves with the stream (nothing by default)."""
 
 
-__all__ = ["Baseline", "DeviceStream", "Problem", "child_seeds", "final_baselines", "tuned_weight"]
+def fits_in_memory(elements: int, dtype: torch.dtype, names: str, what: str) -> None:
+    """Refuse, before allocating, a problem whose fixed tensors (``elements`` of ``dtype``)
+    exceed the machine's memory; the error names the arguments that size them."""
+    need = elements * torch.empty((), dtype=dtype).element_size()
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return
+    if need > total:
+        raise ValueError(
+            f"{names}: {what} needs {need / 2**30:.3g} GiB, more than this machine's "
+            f"{total / 2**30:.3g} GiB"
+        )
+
+
+def image_side(value: Any, name: str) -> int:
+    """An imaging problem's image side: a positive int of at least the SSIM window (11), so
+    that a problem that trains can also be scored (``unrolled eval`` reports SSIM)."""
+    side = positive_int(value, name)
+    if side < SSIM_WINDOW:
+        raise ValueError(
+            f"{name}: expected at least {SSIM_WINDOW} pixels a side (the SSIM window that scores "
+            f"the test images), got {side}"
+        )
+    return side
+
+
+__all__ = [
+    "Baseline",
+    "DeviceStream",
+    "Problem",
+    "child_seeds",
+    "final_baselines",
+    "fits_in_memory",
+    "image_side",
+    "tuned_weight",
+]

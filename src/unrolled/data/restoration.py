@@ -23,7 +23,7 @@ from .images import ImagePatches, center_crop, load_image, split_images
 from .measurements import add_noise, noise_levels, random_kernels
 from .mni import SliceSampler, mni_slices
 from .phantoms import smooth_phase
-from .problem import Baseline, Problem, child_seeds, tuned_weight
+from .problem import Baseline, Problem, child_seeds, image_side, tuned_weight
 
 #: Where the images come from: ``"natural"``, the bundled photographs (`unrolled.data.images`,
 #: patches of the training images, the held-out images whole); ``"mni"``, axial slices of the
@@ -56,8 +56,8 @@ class _Restoration(Problem):
         images: str = "natural",
         test_size: int | None = None,
     ) -> None:
-        self.size = positive_int(size, "size")
-        self.test_size = size if test_size is None else positive_int(test_size, "test_size")
+        self.size = image_side(size, "size")
+        self.test_size = self.size if test_size is None else image_side(test_size, "test_size")
         for side, name in ((self.size, "size"), (self.test_size, "test_size")):
             self._check_size(side, name)
         self.seed = seed

@@ -21,7 +21,7 @@ from ..core import register
 from ..core.checks import choice, non_negative_int, positive_int
 from ..metrics import nmse_db_metric
 from ..ops import Matrix
-from .problem import Baseline, DeviceStream, Problem
+from .problem import Baseline, DeviceStream, Problem, fits_in_memory
 
 #: The ℓ1 weight the baselines (and comparisons) give ISTA and FISTA on sparse coding: small, so
 #: that their lasso solution lies near the truth and they can, given iterations, approach a
@@ -130,6 +130,13 @@ class SparseCoding(DeviceStream, Problem):
         self.validation_size = positive_int(validation_size, "validation_size")
         self.test_size = positive_int(test_size, "test_size")
         self.train_size = None if train_size is None else positive_int(train_size, "train_size")
+        samples = self.validation_size + self.test_size + (self.train_size or 0)
+        fits_in_memory(
+            self.m * self.n + samples * (self.m + self.n),
+            dtype,
+            "m, n, validation_size, test_size, train_size",
+            f"SparseCoding(m={self.m}, n={self.n}) with {samples} fixed samples",
+        )
 
         # Children by index: adding the fifth (the fixed training set) left the others as they were.
         seeds = [_seed(s) for s in np.random.SeedSequence(self.seed).spawn(5)]

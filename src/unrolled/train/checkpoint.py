@@ -395,6 +395,26 @@ def save_checkpoint(
     write_json(run_dir / MANIFEST, manifest)
 
 
+def repair_weights(run_dir: Path, model: nn.Module, step: int) -> None:
+    """Rewrite ``weights.safetensors`` from ``model`` (loaded from the verified state of a
+    finished run) when it is missing or does not match its checksum, with a `RunWarning`: a
+    finished run resumed leaves its directory readable."""
+    manifest = read_manifest(run_dir)
+    path = run_dir / WEIGHTS
+    recorded = None if manifest is None else manifest["files"].get(WEIGHTS)
+    if path.is_file() and (recorded is None or digest(path) == recorded):
+        return
+    save_weights(path, model, step=step)
+    if manifest is not None:
+        manifest["files"][WEIGHTS] = digest(path)
+        write_json(run_dir / MANIFEST, manifest)
+    warnings.warn(
+        f"{path} was missing or damaged; rewrote it from the run's verified state",
+        RunWarning,
+        stacklevel=2,
+    )
+
+
 def load_state(run_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Read ``state.safetensors``, verified (see `verified`): ``(state, tensors)``."""
     path = verified(run_dir, STATE, "resume")

@@ -139,6 +139,7 @@ def fit(
     given = {k: v for k, v in given.items() if v is not RECIPE}
     layers = check_model(model)
     check_problem(problem)
+    _check_operators(model, problem)
     settings = resolve_settings(model, problem, given)
     config = FitConfig.checked(layers, int(problem.validation[0].shape[0]), **settings)
     check_factors(model, config.lr_factors)
@@ -436,6 +437,8 @@ class _Run:
 
     def train(self, progress: bool | None) -> nn.Module:
         if self.pos.finished:
+            if self.run_dir is not None and self.main:
+                ckpt.repair_weights(self.run_dir, self.model, self.pos.step)
             return self.model
         cfg = self.config
         self.bar = Progress(
@@ -781,6 +784,24 @@ class _Run:
         meta = {"position": asdict(pos), "optimizer": optimizer_meta, "world_size": world}
         ckpt.save_checkpoint(self.run_dir, meta, tensors, self.model, pos.step)
         self.last_checkpoint = pos.step
+
+
+def _check_operators(model: nn.Module, problem: Any) -> None:
+    """The operator the model was built on has the problem's shapes (a model built for
+    another problem would fail deep in its first layer with a bare shape error)."""
+    mine, theirs = getattr(model, "operator", None), getattr(problem, "operator", None)
+    if mine is None or theirs is None:
+        return
+    shapes = [
+        (tuple(getattr(op, "in_shape", None) or ()), tuple(getattr(op, "out_shape", None) or ()))
+        for op in (mine, theirs)
+    ]
+    if all(all(shape) for shape in shapes) and shapes[0] != shapes[1]:
+        (a_in, a_out), (b_in, b_out) = shapes
+        raise ValueError(
+            f"model: built on an operator from {a_in} to {a_out}, but the problem's operator "
+            f"maps {b_in} to {b_out}; build the model on problem.operator"
+        )
 
 
 def check_batch_memory(batch: int, layers: int, problem: Any, device: torch.device) -> None:
