@@ -87,8 +87,10 @@ def fit(
             resumed run goes on counting from the checkpoint's time. Shared out as it goes
             (see Budgets).
         run_dir: a directory for ``config.json``, ``metrics.jsonl``, ``weights.safetensors`` and
-            the resume state (see `unrolled.train.checkpoint`), or ``None`` to write nothing. It
-            must not hold a run already unless it is the one resumed.
+            the resume state with their checksums (see `unrolled.train.checkpoint`), or
+            ``None`` to write nothing. It must not hold a run already unless it is the one
+            resumed. It is locked while `fit` writes there (`unrolled.train.lock`), and a start
+            that fails before its first step leaves nothing in it.
         resume: the run directory of an interrupted run: ``fit`` loads its last checkpoint into
             ``model`` and continues (writing there too unless ``run_dir`` says otherwise). Give
             the same model and arguments as the first time; with the same budgets the result
@@ -130,9 +132,13 @@ def fit(
         ``model``, trained (with ``restore_best``, at the last stage's best validation score).
 
     Raises:
-        FloatingPointError: a NaN or Inf loss (or gradient norm, with ``clip``); the message
-            names the step and the stage. Nothing is written after it: the last checkpoint in
-            ``run_dir`` stays intact and loadable.
+        FloatingPointError: a NaN or Inf loss (or gradient norm, with ``clip``), or a
+            validation output with NaN or Inf; the message names the step and the stage.
+            Nothing is written after it: the last checkpoint in ``run_dir`` stays intact and
+            loadable.
+        BlockingIOError: another process is writing ``run_dir``; the message names it.
+        unrolled.train.checkpoint.RunError: the run to resume is damaged beyond its previous
+            checkpoint; the message names the file.
         ValueError, TypeError: an argument is invalid; the message names it.
     """
     given = {"schedule": schedule, "max_seconds": max_seconds, **settings}
