@@ -4,6 +4,7 @@ a NaN validation an error rather than a score."""
 import pytest
 import torch
 
+import unrolled as ur
 from tests.train.test_fit import RUN_FILES, setup
 from unrolled.train import fit, load_weights
 from unrolled.train.checkpoint import RunError, RunWarning
@@ -277,3 +278,21 @@ def test_an_imaging_problem_too_small_to_score_is_refused():
 
     with pytest.raises(ValueError, match=r"size: expected at least 11 pixels a side"):
         MRIReconstruction(size=4)
+
+
+def test_a_non_finite_channel_in_a_batch_is_refused():
+    from unrolled.data import MIMODetection
+
+    problem = MIMODetection(4, 4, "qpsk", validation_size=16, test_size=8)
+    net = ur.create("oamp-net2", operator=problem.validation[2], layers=2)
+
+    class Faded:
+        operator, metric, validation = problem.operator, problem.metric, problem.validation
+
+        def sample(self, batch):
+            x, y, A = problem.sample(batch)
+            A.M[1, 0, 0] = torch.nan
+            return x, y, A
+
+    with pytest.raises(ValueError, match=r"problem.sample \(the batch of step 1\): A: .* 1 of"):
+        fit(net, Faded(), "end-to-end", max_steps=2)

@@ -317,7 +317,7 @@ class _Run:
         self.x_val, self.y_val = x_val.to(self.device), y_val.to(self.device)
         self.batch_checked = not config.check_finite  # the first training batch, once
         if config.check_finite:
-            _check_data(self.x_val, self.y_val, "problem.validation")
+            _check_data(self.x_val, self.y_val, "problem.validation", self.A_val)
         else:  # nor does the network check its first input
             for module in model.modules():
                 if hasattr(module, "check_inputs"):
@@ -634,7 +634,7 @@ class _Run:
         x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         A = move(rest[0], self.device, non_blocking=True) if rest else None
         if not self.batch_checked:
-            _check_data(x, y, f"problem.sample (the batch of step {step})")
+            _check_data(x, y, f"problem.sample (the batch of step {step})", A)
             self.batch_checked = True
         lr = self._lr(stage)
         for group in optimizer.param_groups:
@@ -834,11 +834,15 @@ def check_batch_memory(batch: int, layers: int, problem: Any, device: torch.devi
         )
 
 
-def _check_data(x: Tensor, y: Tensor, where: str) -> None:
-    """No NaN or Inf in ``y``, no Inf in ``x`` (whose NaN entries mark unobserved ones)."""
+def _check_data(x: Tensor, y: Tensor, where: str, A: Any = None) -> None:
+    """No NaN or Inf in ``y``, no Inf in ``x`` (whose NaN entries mark unobserved ones), none
+    in a per-sample matrix operator ``A`` (e.g. MIMO channels)."""
     try:
         check_finite(y, "y")
         check_finite(x, "x", allow_nan=True)
+        matrix = getattr(A, "M", None)
+        if isinstance(matrix, Tensor) and matrix.ndim == 3:
+            check_finite(matrix, "A")
     except ValueError as e:
         raise ValueError(f"{where}: {e}; pass check_finite=False to skip this check") from None
 
