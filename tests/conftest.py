@@ -75,6 +75,21 @@ def ratings_problem(
     return A, x, A(x)
 
 
+def graph_problem(
+    m: int = 12, n: int = 16, batch: int = 2, dtype: torch.dtype = torch.float64, seed: int = 0
+) -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
+    """A small implicit-feedback ranking problem: (A, x, y), ``A`` the item graph
+    (`unrolled.recsys.item_graph`) of ``3m`` users' random interactions with ``n`` items,
+    ``y`` ``(B, n)`` the interactions of ``batch`` of them and ``x`` other items they took."""
+    if dtype.is_complex:
+        pytest.skip("interactions are real")
+    g = torch.Generator().manual_seed(seed)
+    R = (torch.rand(3 * m, n, generator=g) < 0.3).to(dtype)
+    A = ur.recsys.item_graph(R)
+    x = ((torch.rand(batch, n, generator=g) < 0.2) & (R[:batch] == 0)).to(dtype)
+    return A, x, R[:batch].clone()
+
+
 @pytest.fixture
 def problem() -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
     return sparse_problem()

@@ -7,15 +7,24 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 import unrolled as ur
-from tests.conftest import emission_problem, mimo_problem, ratings_problem, sparse_problem
+from tests.conftest import (
+    emission_problem,
+    graph_problem,
+    mimo_problem,
+    ratings_problem,
+    sparse_problem,
+)
 
 ALGORITHMS = ur.list_models("algorithm")
 LAYERS = 6
 #: Detectors need a channel that carries its noise variance; matrix completion a mask and real
-#: ratings; EM a nonnegative matrix and counts; the rest take any matrix.
+#: ratings; EM a nonnegative matrix and counts; graph propagation an item graph; the rest take
+#: any matrix.
 MIMO = {"oamp", "mimo-amp"}
 RATINGS = {"soft-impute", "als"}
 COUNTS = {"mlem", "osem"}
+#: Graph propagation: a user's interactions on the item graph.
+GRAPH = {"graph-filter", "ppr"}
 
 
 def example(name, **kwargs):
@@ -24,6 +33,8 @@ def example(name, **kwargs):
         return ratings_problem(**kwargs)
     if name in COUNTS:
         return emission_problem(**kwargs)
+    if name in GRAPH:
+        return graph_problem(**kwargs)
     return (mimo_problem if name in MIMO else sparse_problem)(**kwargs)
 
 

@@ -106,3 +106,36 @@ def test_soft_impute_net_before_training_is_soft_impute():
     expected = SoftImpute(rank=6, threshold=0.2).run(y, A, iterations=4)
     torch.testing.assert_close(net(y), expected, rtol=1e-10, atol=1e-10)
     assert set(net.param_values()) == {"step", "threshold"}
+
+
+def test_the_item_graph_is_the_normalised_co_occurrence():
+    from unrolled.recsys import item_graph
+
+    R = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    P = item_graph(R).M
+    du, di = R.sum(1), R.sum(0)
+    expected = torch.zeros(4, 4)
+    for i in range(4):
+        for j in range(4):
+            for u in range(2):
+                if R[u, i] * R[u, j]:
+                    expected[i, j] += 1 / (du[u] * (di[i] * di[j]).sqrt())
+    torch.testing.assert_close(P, expected)  # item 3 and user 2, never seen: zero, no NaN
+    eigenvalues = torch.linalg.eigvalsh(P)
+    assert eigenvalues.min() > -1e-6 and eigenvalues.max() < 1 + 1e-6
+    with pytest.raises(ValueError, match="interactions: expected zeros and ones"):
+        item_graph(2 * R)
+
+
+def test_graph_filter_and_ppr_are_their_closed_forms():
+    from unrolled.algorithms import GraphFilter, PPRPropagation
+    from unrolled.recsys import item_graph
+
+    g = torch.Generator().manual_seed(0)
+    R = (torch.rand(30, 20, generator=g) < 0.2).double()
+    A = item_graph(R)
+    P, y = A.M, R[:4]
+    powers = [y @ torch.linalg.matrix_power(P, k) for k in (1, 2, 3)]
+    torch.testing.assert_close(GraphFilter().run(y, A, iterations=3), sum(powers))
+    fixed = 0.1 * y @ torch.linalg.inv(torch.eye(20, dtype=P.dtype) - 0.9 * P)
+    torch.testing.assert_close(PPRPropagation().run(y, A, iterations=300), fixed)

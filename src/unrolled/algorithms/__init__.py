@@ -7,12 +7,14 @@ from .amp import AMP
 from .cg import CG
 from .fista import FISTA
 from .gd import GD
+from .graph_filter import GraphFilter
 from .hqs import HQS
 from .ista import ISTA
 from .mimo_amp import MIMOAMP
 from .mlem import MLEM, OSEM, QuadraticMAP, log_quadratic_argmax
 from .oamp import OAMP
 from .pdhg import PDHG
+from .ppr import PPRPropagation
 from .sbl import SBL
 from .soft_impute import SoftImpute
 
@@ -31,6 +33,8 @@ __all__ = [
     "OSEM",
     "PDHG",
     "SBL",
+    "GraphFilter",
+    "PPRPropagation",
     "QuadraticMAP",
     "SoftImpute",
     "adjoint_start",

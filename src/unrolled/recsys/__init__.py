@@ -6,9 +6,13 @@ A rating matrix is dense and masked: ``y`` ``(B, U, I)`` holds the observed rati
 elsewhere) and `unrolled.ops.Inpainting` with the 0/1 mask is its operator (``AᴴA1`` is the
 mask). The iterative methods are algorithms (`unrolled.algorithms.SoftImpute`,
 `unrolled.algorithms.ALS`), the learned ones models, the data and splits in `unrolled.data`.
+
+Implicit feedback (who interacted with what) is ranked by propagation on the item graph
+`item_graph` (`unrolled.algorithms.GraphFilter`, `unrolled.algorithms.PPRPropagation`).
 """
 
 from .biases import observed_mean, rating_biases
+from .graph import item_graph
 from .low_rank import cosine_basis, orthonormal_basis, subspace_svd
 from .mf import BiasedMF, fit_biased_mf
 from .operator import check_sampling_operator, observation_mask
@@ -18,6 +22,7 @@ __all__ = [
     "check_sampling_operator",
     "cosine_basis",
     "fit_biased_mf",
+    "item_graph",
     "observation_mask",
     "observed_mean",
     "orthonormal_basis",
