@@ -118,6 +118,12 @@ def test_recommendation_example_runs():
     assert namespace["test_rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings
 
 
+def test_implicit_ranking_example_runs():
+    example = block("guide/recommendation.md", '"graph-filter-net"')
+    namespace = run(example, "docs/guide/recommendation.md")
+    assert 0 < namespace["recall"] <= 1
+
+
 def api_rows() -> list[tuple[str, str]]:
     """The README's "Public API" table: (names, description) per row."""
     text = README.read_text()

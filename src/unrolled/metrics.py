@@ -479,6 +479,35 @@ def rating_metric(name: str = "RMSE", scale: tuple[float, float] = (-math.inf, m
     return Metric(name, "", False, sums, value, ".4f", min_delta=1e-4)
 
 
+def _ranking_sums(at_k: Callable[..., Tensor], k: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``sums`` of a ranking metric for scores ``x̂`` ``(B, I)`` and relevance ``x`` ``(B, I)``
+    (1 relevant, 0 not, NaN for the items never ranked, such as those a user already has):
+    ``[Σ_u metric_u, users with a relevant item]``."""
+
+    def sums(x_hat: Tensor, x: Tensor) -> Tensor:
+        x_hat, x = x_hat.reshape(x.shape[0], -1), x.reshape(x.shape[0], -1)
+        unranked = torch.isnan(x)
+        relevant = (x == 1) & ~unranked
+        users = relevant.any(1)
+        if not bool(users.any()):
+            return torch.zeros(2, dtype=torch.float64, device=x.device)
+        scores = x_hat.real.detach().to(torch.float64)
+        value = at_k(scores[users], relevant[users], min(k, x.shape[1]), unranked[users])
+        return torch.stack([value.double() * users.sum(), users.sum().double()])
+
+    return sums
+
+
+def recall_metric(k: int = 20) -> Metric:
+    """Mean `recall_at_k` over the users with a held-out item: ranking's score."""
+    return Metric(f"Recall@{k}", "", True, _ranking_sums(recall_at_k, k), _ratio, ".4f", 1e-4)
+
+
+def ndcg_metric(k: int = 20) -> Metric:
+    """Mean `ndcg_at_k` over the users with a held-out item."""
+    return Metric(f"NDCG@{k}", "", True, _ranking_sums(ndcg_at_k, k), _ratio, ".4f", 1e-4)
+
+
 __all__ = [
     "REDUCTIONS",
     "Metric",
@@ -486,6 +515,7 @@ __all__ = [
     "error_rate_metric",
     "mae",
     "ndcg_at_k",
+    "ndcg_metric",
     "nmse",
     "nmse_db",
     "nmse_db_metric",
@@ -496,6 +526,7 @@ __all__ = [
     "psnr_metric",
     "rating_metric",
     "recall_at_k",
+    "recall_metric",
     "rmse",
     "ssim",
     "ssim_metric",

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import unrolled as ur
-from tests.conftest import mimo_problem, ratings_problem, sparse_problem
+from tests.conftest import graph_problem, mimo_problem, ratings_problem, sparse_problem
 from unrolled.data.measurements import random_kernels
 from unrolled.ops import MRI, SENSE, Blur, Downsample, coil_maps, masks
 from unrolled.train.config import FitConfig, prepare_model, resolve_settings
@@ -88,8 +88,14 @@ def _emission(dtype=torch.float64):
     return A, x, torch.poisson(A(x) + A.background, generator=g)
 
 
+def _graph(dtype=torch.float64):
+    """Implicit feedback: users' interactions propagated on the item graph."""
+    return graph_problem(dtype=dtype)
+
+
 EXAMPLES = {
     "vector": _vector,
+    "graph": _graph,
     "channel": _channel,
     "real-channel": _real_channel,
     "ratings": _ratings,
@@ -102,10 +108,13 @@ EXAMPLES = {
 #: Models of Poisson counts (EM): they take the emission example only (the others' data can be
 #: negative).
 COUNTS = {"em-net"}
+#: Models of implicit feedback: the graph example only (whose square item graph any matrix
+#: model would also accept, on data it is not meant for).
+GRAPH = {"graph-filter-net"}
 
 
 def _accepts(name, example):
-    if (name in COUNTS) != (example == "emission"):
+    if (name in COUNTS) != (example == "emission") or (name in GRAPH) != (example == "graph"):
         return False
     A, _, _ = EXAMPLES[example]()
     try:

@@ -18,6 +18,7 @@ from .completion import RatingCompletion
 from .ct import CTReconstruction
 from .emission import EmissionTomography
 from .images import ImagePatches, load_image, mri_slice, test_images
+from .implicit import ImplicitRanking
 from .measurements import add_noise, estimate_noise_level, noise_levels, random_kernels
 from .mimo import MIMODetection
 from .mni import mni_slices, mni_template_path
@@ -36,6 +37,7 @@ __all__ = [
     "Deblurring",
     "EmissionTomography",
     "ImagePatches",
+    "ImplicitRanking",
     "MIMODetection",
     "MRIReconstruction",
     "Problem",

@@ -28,6 +28,7 @@ from .alista import ALISTAIteration, alista, analytic_weight, generalized_cohere
 from .als_net import FactorCorrection, als_net
 from .detnet import DetNetIteration, DetNetLift, detnet
 from .em_net import FBSEMStep, em_net
+from .graph_filter_net import graph_filter_net
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
@@ -76,6 +77,7 @@ __all__ = [
     "detnet",
     "em_net",
     "generalized_coherence",
+    "graph_filter_net",
     "ista_net",
     "ista_net_plus",
     "lamp",

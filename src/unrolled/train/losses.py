@@ -11,6 +11,12 @@
 ``"mse"``
     The mean squared error over all entries (Borgerding's and Chen et al.'s ``l2_loss``, up to a
     constant factor).
+``"softmax"``
+    A ranking loss for scores ``x̂`` of items and 0/1 relevance ``x``: the multinomial
+    log-likelihood of each sample's relevant items under ``softmax(x̂_i)`` over its observed
+    entries, ``−Σ_j x_ij log softmax(x̂_i)_j / Σ_j x_ij`` (Liang et al. 2018's Mult-VAE
+    likelihood; sampled-softmax training of recommenders with every negative), averaged over
+    the samples with a relevant item.
 
 Unobserved targets: an entry of ``x`` that is NaN is not part of the truth (a rating nobody
 gave; matrix completion trains on the held-out entries of the observed ones only). Every loss
@@ -31,7 +37,7 @@ from torch import Tensor, nn
 
 from ..metrics import Metric, nmse_db_metric
 
-LOSSES = ("nmse_db", "nmse", "mse")
+LOSSES = ("nmse_db", "nmse", "mse", "softmax")
 
 
 def _abs2(t: Tensor) -> Tensor:
@@ -63,6 +69,8 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     Returns:
         ``(L,)``.
     """
+    if name == "softmax":
+        return _softmax_losses(x_hat, x)
     error, power, entries = _error_and_power(x_hat, x)  # (L, B), (B,), (B,)
     if name == "mse":
         return (error / entries.clamp_min(1)).mean(-1)
@@ -72,6 +80,20 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     ratio = (error + 1e-12 * safe) / safe  # (L, B)
     per_sample = 10 * torch.log10(ratio) if name == "nmse_db" else ratio
     return torch.where(valid, per_sample, torch.zeros_like(per_sample)).sum(-1) / count
+
+
+def _softmax_losses(x_hat: Tensor, x: Tensor) -> Tensor:
+    """``"softmax"``: ``(L,)`` from ``x_hat`` ``(L, B, *shape)`` and ``x`` ``(B, *shape)``."""
+    L, B = x_hat.shape[0], x.shape[0]
+    observed = ~torch.isnan(x).reshape(B, -1)
+    relevant = torch.where(observed, x.reshape(B, -1), torch.zeros_like(observed, dtype=x.dtype))
+    scores = x_hat.reshape(L, B, -1).masked_fill(~observed, -torch.inf)
+    log_p = torch.log_softmax(scores, dim=-1).masked_fill(~observed, 0.0)
+    count = relevant.sum(-1)
+    valid = count > 0
+    per_sample = -(relevant * log_p).sum(-1) / count.clamp_min(1)  # (L, B)
+    per_sample = torch.where(valid, per_sample, torch.zeros_like(per_sample))
+    return per_sample.sum(-1) / valid.sum().clamp_min(1)
 
 
 def _operator_args(A: Any) -> tuple[Any, ...]:

@@ -1,0 +1,63 @@
+"""ImplicitRanking: splits that keep every held-out interaction out of training, samples that
+hide some of a user's history, and the ranking metric and loss that score them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from unrolled.data import ImplicitRanking, synthetic_ratings
+from unrolled.metrics import recall_metric
+from unrolled.train.losses import layer_losses
+
+
+@pytest.mark.parametrize("split", ["temporal", "random"])
+def test_no_held_out_interaction_reaches_training(split):
+    p = ImplicitRanking(synthetic_ratings(60, 40, density=0.3, seed=2), positive=3.0, split=split)
+    train = {
+        (int(u), int(i))
+        for u, i in zip(p.parts["train"].users, p.parts["train"].items, strict=True)
+    }
+    for name in ("validation", "test"):
+        part = p.parts[name]
+        held = {(int(u), int(i)) for u, i in zip(part.users, part.items, strict=True)}
+        assert held and not held & train, name
+    assert int(p.R.sum()) == len(train)  # the operator's graph is built from these alone
+    x, y = p.test
+    assert torch.isnan(x[y > 0]).all() and not torch.isnan(x[y == 0]).any()
+    assert int((x == 1).sum()) == len(p.parts["test"])
+    counts = p.counts()
+    assert counts["test_interactions"] == len(p.parts["test"]) and counts["users"] == 60
+
+
+def test_temporal_split_holds_out_each_users_latest():
+    ratings = synthetic_ratings(30, 40, density=0.4, seed=3)
+    p = ImplicitRanking(ratings, positive=None)
+    parts = p.parts
+    for u in set(parts["test"].users.tolist()):
+        latest = parts["test"].timestamps[parts["test"].users == u].min()
+        earlier = parts["train"].timestamps[parts["train"].users == u]
+        assert (earlier <= latest).all()
+
+
+def test_samples_hide_some_of_a_history_and_show_the_rest():
+    p = ImplicitRanking(synthetic_ratings(50, 40, density=0.3, seed=4), positive=None, seed=1)
+    x, y = p.sample(64)
+    hidden = (x == 1).sum(1)
+    assert (hidden >= 1).all() and (y.sum(1) >= 1).all()
+    assert torch.equal(torch.isnan(x), y > 0)
+    again = ImplicitRanking(synthetic_ratings(50, 40, density=0.3, seed=4), positive=None, seed=1)
+    assert torch.equal(again.sample(64)[1], y)  # seeded
+
+
+def test_recall_and_the_softmax_loss():
+    x = torch.tensor([[1.0, 0.0, math.nan, 0.0], [0.0, 0.0, 1.0, math.nan], [0.0] * 4])
+    recall = recall_metric(1)
+    assert recall(x.clone(), x) == 1.0  # the third user has nothing held out: not counted
+    assert recall(torch.tensor([[0.0, 1, 9, 0], [1.0, 0, 0, 9], [0.0] * 4]), x) == 0.0
+    good = torch.tensor([[[5.0, 0, 0, 0], [0, 0, 5, 0], [0.0] * 4]])
+    bad = torch.tensor([[[0.0, 5, 0, 0], [5, 0, 0, 0], [0.0] * 4]])
+    assert layer_losses("softmax", good, x) < layer_losses("softmax", bad, x)
+    assert torch.isfinite(layer_losses("softmax", torch.full((1, 3, 4), 1e4), x)).all()
