@@ -206,6 +206,26 @@ def config_probes(quick: bool) -> list[dict]:
     return [{"probe": n, "outcome": o, "message": m.strip()[:300]} for n, o, m in results]
 
 
+def call_probes(cases: list[tuple[str, Callable[[], object], tuple[str, ...]]]) -> list[dict]:
+    """Run each ``(name, call, names)``: a call must raise an expected exception whose message
+    names one of ``names``."""
+    results = []
+    for name, call, names in cases:
+        try:
+            with time_limit():
+                call()
+            outcome, message = "silent", ""
+        except Hang:
+            outcome, message = "hang", ""
+        except EXPECTED as e:
+            message = str(e)
+            outcome = "clear" if any(n in message for n in names) else "unnamed"
+        except Exception as e:
+            outcome, message = "traceback", f"{type(e).__name__}: {e}"
+        results.append({"probe": name, "outcome": outcome, "message": message[:300]})
+    return results
+
+
 # -- the Python API ----------------------------------------------------------------------------
 
 
@@ -298,21 +318,7 @@ def api_probes(quick: bool) -> list[dict]:
     ]
     if quick:
         cases = cases[::8]
-    results = []
-    for name, call, names in cases:
-        try:
-            with time_limit():
-                call()
-            outcome, message = "silent", ""
-        except Hang:
-            outcome, message = "hang", ""
-        except EXPECTED as e:
-            message = str(e)
-            outcome = "clear" if any(n in message for n in names) else "unnamed"
-        except Exception as e:
-            outcome, message = "traceback", f"{type(e).__name__}: {e}"
-        results.append({"probe": name, "outcome": outcome, "message": message[:300]})
-    return results
+    return call_probes(cases)
 
 
 # -- NaN in training ---------------------------------------------------------------------------
@@ -399,21 +405,7 @@ def nan_probes(quick: bool) -> list[dict]:
     ]
     if quick:
         cases = cases[::5]
-    results = []
-    for name, call, names in cases:
-        try:
-            with time_limit():
-                call()
-            outcome, message = "silent", ""
-        except Hang:
-            outcome, message = "hang", ""
-        except EXPECTED as e:
-            message = str(e)
-            outcome = "clear" if any(n in message for n in names) else "unnamed"
-        except Exception as e:
-            outcome, message = "traceback", f"{type(e).__name__}: {e}"
-        results.append({"probe": name, "outcome": outcome, "message": message[:300]})
-    return results
+    return call_probes(cases)
 
 
 # -- damaged run directories and odd ones --------------------------------------------------------

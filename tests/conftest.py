@@ -91,5 +91,14 @@ def graph_problem(
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny problems: one thread avoids oversubscribing a busy machine (10x faster there)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def problem() -> tuple[ur.Matrix, torch.Tensor, torch.Tensor]:
     return sparse_problem()

@@ -33,13 +33,7 @@ train:
 ROW = re.compile(r"^\s*(\d+)" + r"\s+(-?\d+\.\d+)" * 3 + r"$", re.MULTILINE)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny problems: one thread avoids oversubscribing a busy machine (10x faster there)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def write(path: Path, text: str) -> Path:
