@@ -48,10 +48,12 @@ def _problem_of(path: Path) -> str:
 SPARSE = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "sparse-coding"]
 MIMO = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "mimo-detection"]
 RATINGS = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "rating-completion"]
+IMPLICIT = [p for p in sorted(CONFIGS.glob("*.yaml")) if _problem_of(p) == "implicit-ranking"]
 IMAGING = [
     p
     for p in sorted(CONFIGS.glob("*.yaml"))
-    if _problem_of(p) not in ("sparse-coding", "mimo-detection", "rating-completion")
+    if _problem_of(p)
+    not in ("sparse-coding", "mimo-detection", "rating-completion", "implicit-ranking")
 ]
 
 
@@ -96,6 +98,20 @@ def test_every_ratings_config_builds_and_completes(path):
     model = runs.build_model(config, problem)
     x, y, A = problem.validation
     assert model(y, A).shape == x.shape
+
+
+@pytest.mark.parametrize("path", IMPLICIT, ids=lambda p: p.name)
+def test_every_implicit_config_trains_and_evaluates_on_synthetic_data(path, tmp_path, capsys):
+    text = path.read_text().replace("ratings: movielens-100k", "ratings: synthetic")
+    text = text.replace("positive: 4.0", "positive: null")  # MovieLens is not in CI
+    config = write(tmp_path / path.name, text.replace("max_seconds: 60", "max_steps: 3"))
+    assert runs.load_config(path).train["max_seconds"] <= 900
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run)]) == 0
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "Test Recall@20 of graph-filter-net" in out and "popularity" in out
+    assert "NDCG@20 at the output" in out
 
 
 RATINGS_CONFIG = """
