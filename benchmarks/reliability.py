@@ -308,6 +308,7 @@ def api_probes(quick: bool) -> list[dict]:
         ("SparseCoding m 0", lambda: SparseCoding(m=0, n=40), ("m",)),
         ("SparseCoding m 10**12", lambda: SparseCoding(m=10**12, n=40), ("m",)),
         ("MRI size 4", lambda: MRIReconstruction(size=4), ("size",)),
+        ("MRI size 10**6", lambda: MRIReconstruction(size=10**6), ("size",)),
         (
             "MRI acceleration 0",
             lambda: MRIReconstruction(size=32, acceleration=0),

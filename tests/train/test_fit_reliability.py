@@ -276,8 +276,9 @@ def test_a_model_built_for_another_problem_is_named():
 def test_an_imaging_problem_too_small_to_score_is_refused():
     from unrolled.data import MRIReconstruction
 
-    with pytest.raises(ValueError, match=r"size: expected at least 11 pixels a side"):
-        MRIReconstruction(size=4)
+    for size in (4, 10**6):
+        with pytest.raises(ValueError, match=r"size: expected 11 to 4096 pixels a side"):
+            MRIReconstruction(size=size)
 
 
 def test_a_non_finite_channel_in_a_batch_is_refused():

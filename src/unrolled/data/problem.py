@@ -155,14 +155,20 @@ def fits_in_memory(elements: int, dtype: torch.dtype, names: str, what: str) -> 
         )
 
 
+#: The largest image side an imaging problem takes (fastMRI's knee images are 640×368): a
+#: bound checked before the fixed sets are drawn, so a typo cannot exhaust the memory.
+MAX_IMAGE_SIDE = 4096
+
+
 def image_side(value: Any, name: str) -> int:
     """An imaging problem's image side: a positive int of at least the SSIM window (11), so
-    that a problem that trains can also be scored (``unrolled eval`` reports SSIM)."""
+    that a problem that trains can also be scored (``unrolled eval`` reports SSIM), and at
+    most `MAX_IMAGE_SIDE`."""
     side = positive_int(value, name)
-    if side < SSIM_WINDOW:
+    if not SSIM_WINDOW <= side <= MAX_IMAGE_SIDE:
         raise ValueError(
-            f"{name}: expected at least {SSIM_WINDOW} pixels a side (the SSIM window that scores "
-            f"the test images), got {side}"
+            f"{name}: expected {SSIM_WINDOW} to {MAX_IMAGE_SIDE} pixels a side (at least the "
+            f"SSIM window that scores the test images), got {side}"
         )
     return side
 

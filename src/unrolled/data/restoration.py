@@ -246,7 +246,8 @@ class MRIReconstruction(_Restoration):
         if not isinstance(noise, numbers.Real) or noise < 0:
             raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
         self.noise = float(noise)
-        masks.random_lines((size, size), acceleration, center_fraction)  # checks the arguments
+        side = image_side(size, "size")
+        masks.random_lines((side, side), acceleration, center_fraction)  # checks the arguments
         self._maps: dict[int, Tensor] = {}
         super().__init__(
             size, seed, validation_size, grayscale=True, images=images, test_size=test_size
