@@ -97,10 +97,9 @@ def classify_error(code: int | str, err: str, names: tuple[str, ...]) -> str:
         return str(code)
     if code == 0:
         return "silent"
-    lines = [line for line in err.splitlines() if "error" in line or "usage" not in line]
-    one_line = len([line for line in err.splitlines() if " error: " in line]) == 1
+    one_line = sum(" error: " in line for line in err.splitlines()) == 1
     named = any(name in err for name in names)
-    return "clear" if code == 2 and one_line and named and lines else "unnamed"
+    return "clear" if code == 2 and one_line and named else "unnamed"
 
 
 # -- bad configs -------------------------------------------------------------------------------

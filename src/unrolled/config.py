@@ -20,6 +20,7 @@ FitConfig checks when the run is built (they depend on the model's recipe and th
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import os
@@ -42,6 +43,7 @@ class ConfigError(ValueError):
     """A config key is unknown, missing or of the wrong type; the message names the key."""
 
 
+@functools.cache
 def _safe_loader() -> type:
     """``yaml.SafeLoader`` (no object construction) that refuses a key given twice in one
     mapping, which YAML would silently resolve to the last."""

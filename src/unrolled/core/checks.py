@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import reprlib
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,19 @@ def short_repr(value: Any) -> str:
     shortener.maxlevel, shortener.maxstring, shortener.maxother = 3, 80, 80
     shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 8
     return shortener.repr(value)
+
+
+def device_memory(device: torch.device | str = "cpu") -> int | None:
+    """The memory of ``device`` in bytes (a CUDA GPU's, or the machine's RAM for the CPU), or
+    None where it cannot be read: what size checks compare an estimate with before
+    allocating."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
 
 
 def check_tensor(value: Any, name: str) -> Tensor:

@@ -99,10 +99,10 @@ class ImplicitRanking(DeviceStream, Problem):
         folds = round(1 / fraction)
         return kfold(ratings, folds, seed)[0]
 
-    def _matrix(self, part: Ratings) -> Tensor:
-        R = torch.zeros(self.interactions.shape)
-        R[torch.from_numpy(part.users), torch.from_numpy(part.items)] = 1.0
-        return R
+    @staticmethod
+    def _matrix(part: Ratings) -> Tensor:
+        """The 0/1 ``(U, I)`` interactions of a part (its mask: subsets keep the whole id maps)."""
+        return part.matrix()[1].float()
 
     def _held_out(self, seen: Tensor, part: Ratings) -> tuple[Tensor, Tensor]:
         """``(x, y)`` of the users with a held-out interaction in ``part``."""

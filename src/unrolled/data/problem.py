@@ -7,7 +7,6 @@ models), nothing in ``runs``, ``cli`` or ``train``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..core.checks import positive_int
+from ..core.checks import device_memory, positive_int
 from ..metrics import SSIM_WINDOW, Metric
 
 #: A classical method with its tuned settings, run on the problem's test set: called with a
@@ -144,11 +143,8 @@ def fits_in_memory(elements: int, dtype: torch.dtype, names: str, what: str) -> 
     """Refuse, before allocating, a problem whose fixed tensors (``elements`` of ``dtype``)
     exceed the machine's memory; the error names the arguments that size them."""
     need = elements * torch.empty((), dtype=dtype).element_size()
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return
-    if need > total:
+    total = device_memory("cpu")
+    if total is not None and need > total:
         raise ValueError(
             f"{names}: {what} needs {need / 2**30:.3g} GiB, more than this machine's "
             f"{total / 2**30:.3g} GiB"

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..core.checks import check_finite, is_real
+from ..core.checks import check_finite, device_memory, is_real
 from ..metrics import Metric, nmse_db_metric
 from . import checkpoint as ckpt
 from .config import (
@@ -818,14 +818,8 @@ def check_batch_memory(batch: int, layers: int, problem: Any, device: torch.devi
     per_sample = x[:1].nelement() * x.element_size() * (layers + 1)
     per_sample += y[:1].nelement() * y.element_size()
     need = batch * per_sample
-    if device.type == "cuda":
-        total = torch.cuda.get_device_properties(device).total_memory
-    else:
-        try:
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-            return
-    if need > total:
+    total = device_memory(device)
+    if total is not None and need > total:
         gib = 2**30
         raise ValueError(
             f"batch_size: {batch} samples need at least {need / gib:.3g} GiB ({per_sample} "
