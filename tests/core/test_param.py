@@ -15,6 +15,8 @@ from unrolled.ops import Matrix
         ur.Param(25.0, positive=True),
         ur.Param(0.3, between=(0.0, 1.0)),
         ur.Param(-2.0, between=(-3.0, 5.0)),
+        ur.Param(1.0, log=True),
+        ur.Param(350.0, log=True),
     ],
 )
 def test_reparametrisation_starts_exactly_at_default(spec):
@@ -27,6 +29,15 @@ def test_learned_value_keeps_constraint():
     raw = torch.linspace(-50, 50, 101, dtype=torch.float64)
     assert (positive.from_raw(raw) > 0).all()
     assert ((unit.from_raw(raw) >= 0) & (unit.from_raw(raw) <= 1)).all()
+    assert (ur.Param(0.5, log=True).from_raw(raw) > 0).all()
+
+
+def test_a_log_param_moves_by_factors_where_softplus_moves_by_steps():
+    # five units of raw multiply a log param by e⁵; softplus(raw) grows by less than five
+    one = torch.tensor(1.0, dtype=torch.float64)
+    log, softplus = ur.Param(1.0, log=True), ur.Param(1.0, positive=True)
+    assert float(log.from_raw(log.to_raw(one) + 5.0)) == pytest.approx(torch.e**5)
+    assert float(softplus.from_raw(softplus.to_raw(one) + 5.0)) < 1.0 + 5.0
 
 
 def test_rule_default_resolves_against_operator():
@@ -45,7 +56,9 @@ def test_rule_default_resolves_against_operator():
         ({"default": 0.5, "between": (1.0, 0.0)}, "lo < hi"),
         ({"default": 0.5, "shape": (0,)}, "shape"),
         ({"default": float("nan")}, "finite"),
-        ({"default": 0.5, "positive": True, "between": (0.0, 1.0)}, "either"),
+        ({"default": 0.5, "positive": True, "between": (0.0, 1.0)}, "at most one"),
+        ({"default": 0.5, "positive": True, "log": True}, "at most one"),
+        ({"default": 0.0, "log": True}, r"positive value \(log=True\)"),
     ],
 )
 def test_bad_param_raises_naming_the_problem(kwargs, match):

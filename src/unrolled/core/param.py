@@ -7,6 +7,7 @@ through a reparametrisation whose value at initialisation is exactly the default
 * no constraint:          value = raw
 * ``positive=True``:      value = softplus(raw),                 raw₀ = log(expm1(default))
 * ``between=(lo, hi)``:   value = lo + (hi − lo)·sigmoid(raw),   raw₀ = logit((default − lo)/(hi − lo))
+* ``log=True``:           value = exp(raw),                      raw₀ = log(default)
 
 A param's shape may depend on the operator: ``shape="x"`` (one value per entry of the signal)
 or any ``shape=lambda A: ...`` (a matrix sized by ``A``, say); it is resolved when the network
@@ -94,6 +95,9 @@ class Param:
         positive: the value must be > 0 (learned through softplus).
         between: ``(lo, hi)``: the value must lie in [lo, hi] (learned through a scaled sigmoid,
             so strictly inside).
+        log: the value must be > 0 and is learned in log space, ``exp(raw)``: for a scale that
+            may have to move by orders of magnitude (a temperature), where an additive step on
+            softplus's raw value would take thousands of updates.
         shape: the shape of one layer's value: ``()`` for a scalar, a tuple of ints,
             ``"x"`` for one value per entry of the signal (``A.in_shape``), or a callable
             ``shape(A) -> tuple`` of the operator (e.g. ``lambda A: (*A.in_shape, *A.out_shape)``
@@ -107,12 +111,13 @@ class Param:
         *,
         positive: bool = False,
         between: tuple[float, float] | None = None,
+        log: bool = False,
         shape: Shape = (),
         doc: str = "",
     ) -> None:
+        if sum((bool(positive), between is not None, bool(log))) > 1:
+            raise ValueError("Param: give at most one of positive=True, between=(lo, hi), log=True")
         if between is not None:
-            if positive:
-                raise ValueError("Param: give either positive=True or between=(lo, hi), not both")
             if (
                 not isinstance(between, tuple | list)
                 or len(between) != 2
@@ -125,6 +130,7 @@ class Param:
             between = (float(between[0]), float(between[1]))
         self.positive = bool(positive)
         self.between = between
+        self.log = bool(log)
         self.shape = _checked_shape(shape)
         self.doc = doc
         self.name = "Param default"  # the param's name once an Algorithm declares it
@@ -186,8 +192,9 @@ class Param:
             lo = hi = float(value)
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{self.name}: expected a finite value, got {value!r}")
-        if self.positive and lo <= 0:
-            raise ValueError(f"{self.name}: expected a positive value (positive=True), got {lo:g}")
+        if (self.positive or self.log) and lo <= 0:
+            flag = "positive=True" if self.positive else "log=True"
+            raise ValueError(f"{self.name}: expected a positive value ({flag}), got {lo:g}")
         if self.between is not None and not (self.between[0] <= lo and hi <= self.between[1]):
             raise ValueError(
                 f"{self.name}: expected a value in [{self.between[0]:g}, {self.between[1]:g}], "
@@ -243,6 +250,10 @@ class Param:
             if bool((v <= 0).any()):
                 raise ValueError(f"{self.name}: cannot learn from a non-positive default {value}")
             raw = v + torch.log(-torch.expm1(-v))
+        elif self.log:
+            if bool((v <= 0).any()):
+                raise ValueError(f"{self.name}: cannot learn from a non-positive default {value}")
+            raw = torch.log(v)
         elif self.between is not None:
             lo, hi = self.between
             u = (v - lo) / (hi - lo)
@@ -260,6 +271,8 @@ class Param:
         """The constrained value of a raw (learned, unconstrained) tensor."""
         if self.positive:
             return F.softplus(raw)
+        if self.log:
+            return torch.exp(raw)
         if self.between is not None:
             lo, hi = self.between
             return lo + (hi - lo) * torch.sigmoid(raw)
@@ -269,6 +282,8 @@ class Param:
         parts = [repr(self.default)]
         if self.positive:
             parts.append("positive=True")
+        if self.log:
+            parts.append("log=True")
         if self.between is not None:
             parts.append(f"between={self.between}")
         if self.shape != ():
