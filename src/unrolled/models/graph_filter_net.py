@@ -21,16 +21,17 @@ RECIPE = annealed_recipe(
 @register("graph-filter-net", recipe=RECIPE)
 def graph_filter_net(operator: Any = None, layers: int = 3, backprop: str = "full") -> Any:
     """Graph-filter CF unrolled (LightGCN's layer sum, He et al. 2020; GF-CF, Shen et al. 2021):
-    `unrolled.algorithms.GraphFilter` with the weight c_k of each propagation hop learned:
+    `unrolled.algorithms.GraphFilter` with the weight c_k of each propagation hop learned, and
+    one score scale s (the softmax loss's temperature, learned in log space):
 
-        x = Σ_{k=1}^{K} c_k · y P̃^k
+        x = s · Σ_{k=1}^{K} c_k · y P̃^k
 
     ``P̃`` is the item graph of the training interactions (`unrolled.recsys.item_graph`, the
     operator). With ``c_k = 1`` (the start) it is the classical filter: the sum LightGCN forms
     over its layers (He et al. 2020) without embeddings, GF-CF's linear filter at K = 1 (Shen et
     al. 2021). Learning the K weights on held-out interactions chooses how far in the
     user–item graph a recommendation may reach: the multi-hop ("long-term") dependencies of
-    the history, weighed by data. It has K parameters and no embeddings.
+    the history, weighed by data. It has K + 1 parameters and no embeddings.
 
     Departures from the paper: LightGCN learns user and item embeddings and averages the
     layers with fixed weights 1/(K+1); here the signal propagated is the user's interaction row
@@ -49,7 +50,14 @@ def graph_filter_net(operator: Any = None, layers: int = 3, backprop: str = "ful
             f"operator: graph-filter-net propagates on a square item graph "
             f"(unrolled.recsys.item_graph), got {operator!r}"
         )
-    return unroll(GraphFilter, layers, learn=("coefficient",), operator=operator, backprop=backprop)
+    return unroll(
+        GraphFilter,
+        layers,
+        learn=("coefficient", "scale"),
+        tied=("scale",),
+        operator=operator,
+        backprop=backprop,
+    )
 
 
 __all__ = ["graph_filter_net"]
