@@ -28,6 +28,10 @@ def test_no_held_out_interaction_reaches_training(split):
     x, y = p.test
     assert torch.isnan(x[y > 0]).all() and not torch.isnan(x[y == 0]).any()
     assert int((x == 1).sum()) == len(p.parts["test"])
+    for name, part in (("validation", p.validation), ("test", p.test)):
+        users = p.held_out_users[name]  # the rows a user-factor model scores
+        assert torch.equal(part[1], (p.R if name == "validation" else p.seen)[users])
+    assert not (p.seen - p.R).any() or int((p.seen - p.R).sum()) == len(p.parts["validation"])
     counts = p.counts()
     assert counts["test_interactions"] == len(p.parts["test"]) and counts["users"] == 60
 

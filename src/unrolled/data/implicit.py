@@ -42,7 +42,9 @@ class ImplicitRanking(DeviceStream, Problem):
     Samples: ``sample(batch)``, ``validation`` and ``test`` are ``(x, y)``: ``y`` ``(B, I)`` the
     interactions a model sees (0/1), ``x`` ``(B, I)`` 1 at the held-out items, NaN at the items
     seen (never ranked) and 0 elsewhere. Validation users see their training interactions; test
-    users those and their validation item.
+    users those and their validation item. ``R`` ``(U, I)`` holds the training interactions,
+    ``seen`` those and the validation ones (what a baseline refits on before the test), and
+    ``held_out_users`` each validation and test sample's user.
 
     Scored by Recall@``top_k`` (`unrolled.metrics.recall_metric`), NDCG@``top_k`` beside it;
     baselines popularity, GF-CF's linear filter and personalised PageRank.
@@ -86,9 +88,12 @@ class ImplicitRanking(DeviceStream, Problem):
         self.users = torch.from_numpy(np.flatnonzero(self.R.sum(1).numpy() >= 2))  # samplable
         self._on = {torch.device("cpu"): (self.R, self.users)}
         self._start_stream(seed + 2)
-        self.validation = self._held_out(self.R, self.parts["validation"])
-        seen = torch.clamp(self.R + self._matrix(self.parts["validation"]), max=1)
-        self.test = self._held_out(seen, self.parts["test"])
+        #: ``(B,)`` the user (row of ``R``) of each validation and test sample, for the models
+        #: that score users rather than histories (matrix factorisation).
+        self.held_out_users: dict[str, Tensor] = {}
+        self.validation = self._held_out(self.R, "validation")
+        self.seen = torch.clamp(self.R + self._matrix(self.parts["validation"]), max=1)
+        self.test = self._held_out(self.seen, "test")
         self._popularity = self.R.sum(0)
 
     def _hold_out(
@@ -104,10 +109,11 @@ class ImplicitRanking(DeviceStream, Problem):
         """The 0/1 ``(U, I)`` interactions of a part (its mask: subsets keep the whole id maps)."""
         return part.matrix()[1].float()
 
-    def _held_out(self, seen: Tensor, part: Ratings) -> tuple[Tensor, Tensor]:
+    def _held_out(self, seen: Tensor, part: str) -> tuple[Tensor, Tensor]:
         """``(x, y)`` of the users with a held-out interaction in ``part``."""
-        target = self._matrix(part)
+        target = self._matrix(self.parts[part])
         users = target.sum(1) > 0
+        self.held_out_users[part] = users.nonzero()[:, 0]
         y, target = seen[users], target[users]
         x = torch.where(y > 0, torch.full((), torch.nan), target)
         return x, y

@@ -25,15 +25,25 @@ def item_graph(interactions: Tensor) -> Matrix:
     Raises:
         ValueError: ``interactions`` is not a 2-D real tensor of zeros and ones.
     """
+    R = check_interactions(interactions)
+    users, items = R.sum(1), R.sum(0)
+    R_tilde = R * _inverse_sqrt(users)[:, None] * _inverse_sqrt(items)[None, :]
+    return Matrix(R_tilde.mT @ R_tilde)
+
+
+def check_interactions(interactions: Tensor) -> Tensor:
+    """``interactions`` itself, once checked to be a ``(users, items)`` float 0/1 tensor.
+
+    Raises:
+        ValueError: it is not.
+    """
     R = interactions
     if not isinstance(R, Tensor) or R.ndim != 2 or R.is_complex() or not R.is_floating_point():
         got = tuple(R.shape) if isinstance(R, Tensor) else type(R).__name__
         raise ValueError(f"interactions: expected a (users, items) float 0/1 tensor, got {got}")
     if not bool(((R == 0) | (R == 1)).all()):
         raise ValueError("interactions: expected zeros and ones (implicit feedback)")
-    users, items = R.sum(1), R.sum(0)
-    R_tilde = R * _inverse_sqrt(users)[:, None] * _inverse_sqrt(items)[None, :]
-    return Matrix(R_tilde.mT @ R_tilde)
+    return R
 
 
 def _inverse_sqrt(degree: Tensor) -> Tensor:
