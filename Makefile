@@ -46,17 +46,20 @@ throughput: $(BIN)/.installed
 # DeepInverse 0.5.0, the peer benchmarks/overhead.py measures against, in its own environment:
 # the torchvision it needs would pull a multi-GB CUDA torch into .venv. torchvision 0.28.0 pins
 # torch 2.13.0; installed without dependencies beside the CPU torch, its compiled ops cannot load,
-# and the benchmark defines the two operator schemas deepinv needs at import.
+# and the benchmark defines the two operator schemas deepinv needs at import. The same environment
+# holds the `implicit` library (the peers extra: ALS and BPR for benchmarks/recsys.py --part
+# ranking) and MovieLens-100K.
 PEERS ?= .venv-peers
 peers: $(PEERS)/.installed
 
 $(PEERS)/.installed: pyproject.toml constraints/local-torch.txt
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(PEERS)/bin/python -m pip install --quiet $(TORCH_CONSTRAINT) -e .
+	$(PEERS)/bin/python -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[peers]"
 	$(PEERS)/bin/python -m pip install --quiet --no-deps deepinv==0.5.0 torchvision==0.28.0
 	$(PEERS)/bin/python -m pip install --quiet $(TORCH_CONSTRAINT) numpy matplotlib tqdm \
 		torchmetrics einops requests h5py natsort
+	$(PEERS)/bin/python -m pip install --quiet --no-deps recbole==1.2.1
 	touch $@
 
 # MovieLens-100K for the recommendation benchmark: the recbole 1.2.1 wheel carries it; without

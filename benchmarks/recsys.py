@@ -1,11 +1,22 @@
-"""Recommendation: MovieLens-100K, 5-fold cross-validation, RMSE, MAE, Recall@10 and NDCG@10 of the
-unrolled soft-impute and ALS next to their classical algorithms, biased MF by SGD, the baseline
-biases and the global mean, beside Surprise's published numbers; and how many layers the unrolled
-networks use against the iterations their classical algorithms need to reach their best.
+"""Recommendation on MovieLens-100K, in two parts.
+
+Ratings (``--part rating``, the default): 5-fold cross-validation, RMSE, MAE, Recall@10 and
+NDCG@10 of the unrolled soft-impute and ALS next to their classical algorithms, biased MF by SGD,
+the baseline biases and the global mean, beside Surprise's published numbers; and how many layers
+the unrolled networks use against the iterations their classical algorithms need to reach their
+best.
+
+Ranking (``--part ranking``): top-N from implicit feedback on the temporal split, graph-filter-net
+at each propagation depth K beside the classical graph filters, popularity, item-kNN, BPR-MF and,
+with the peers environment (`make peers`), the `implicit` library's ALS and BPR; Recall, NDCG and
+coverage at 10 and 20, mean ± sd over seeds, and the figure results/recsys_ranking.png (Recall@20
+against K). The protocol is in benchmarks/ranking.py.
 
     python benchmarks/recsys.py --seconds 90            # every fold, into results/recsys.json
     python benchmarks/recsys.py --folds 0 1 --seconds 60   # some folds (merged fold by fold)
     python benchmarks/recsys.py --table
+    .venv-peers/bin/python benchmarks/recsys.py --part ranking        # seeds 0 1 2, with implicit
+    python benchmarks/recsys.py --part ranking --table                 # tables and figure redrawn
 
 MovieLens-100K comes from the recbole 1.2.1 wheel (`make movielens`, or
 ``pip install --no-deps recbole==1.2.1``); ``--data synthetic`` runs the same on the synthetic
@@ -25,6 +36,7 @@ from typing import Any
 
 import torch
 
+import ranking
 from common import merge_results
 from unrolled.analysis.recsys import RANKING
 from unrolled.data import RatingCompletion
@@ -82,6 +94,31 @@ def summarised(path: Path) -> dict[str, Any]:
     return merge_results(path, "summary", summarise(folds))
 
 
+def ranking_part(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.table:
+        peers = ranking.has_implicit()
+        if not peers:
+            print(
+                "implicit is not installed (make peers): its ALS and BPR are left out", flush=True
+            )
+        for seed in args.seeds:
+            result = ranking.run_seed(seed, tuple(args.depths), args.steps, peers, args.data)
+            merge_results(args.out, ("ranking", "seeds", str(seed)), result)
+        settings = {"data": args.data, "split": "temporal", "positive": 4.0,
+                    "depths": args.depths, "steps": args.steps, "grids": ranking.GRIDS,
+                    "bpr_epochs": ranking.BPR_EPOCHS, "implicit": peers}  # fmt: skip
+        merge_results(args.out, ("ranking", "settings"), settings)
+    data = json.loads(args.out.read_text())
+    seeds = [data["ranking"]["seeds"][k] for k in sorted(data["ranking"]["seeds"])]
+    data = merge_results(args.out, ("ranking", "summary"), ranking.summarise(seeds))
+    summary = data["ranking"]["summary"]
+    print(ranking.markdown(summary))
+    print()
+    print(ranking.depth_table(summary))
+    print(f"wrote {ranking.plot(summary, args.out.parent / 'recsys_ranking.png')}")
+    return data
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,7 +131,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--part", choices=("rating", "ranking"), default="rating")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="ranking part")
+    parser.add_argument(
+        "--depths", type=int, nargs="+", default=list(ranking.DEPTHS), help="ranking part"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=ranking.STEPS, help="graph-filter-net's training steps"
+    )
     args = parser.parse_args(argv)
+    if args.part == "ranking":
+        if any(K < 1 for K in args.depths):
+            parser.error(f"--depths: expected positive depths, got {args.depths}")
+        return ranking_part(args)
     if args.table:
         data = summarised(args.out)
         print(markdown(data))
