@@ -81,6 +81,11 @@ def test_the_demo_falls_back_to_synthetic_ratings_and_says_so(tmp_path, monkeypa
     assert "unrolled ALS (ours)" in text and "RMSE" in text
     saved = json.loads((tmp_path / "recsys.json").read_text())
     assert saved["data"] == "synthetic ratings"
+    # the top-N half: both lists of one user, the held-out item marked where found
+    assert "graph-filter-net" in text and "BPR-MF" in text and "held out" in text
+    assert set(saved["top_n"]["lists"]) == {"graph-filter-net", "bpr-mf"}
+    assert all(len(ranked) == 10 for ranked in saved["top_n"]["lists"].values())
+    assert 0 <= saved["top_n"]["graph-filter-net"]["recall@20"] <= 1
     assert saved["results"]["als-net"]["rmse"] == results["als-net"]["rmse"]
 
 

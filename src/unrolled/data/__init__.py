@@ -25,7 +25,13 @@ from .mni import mni_slices, mni_template_path
 from .phantoms import random_ellipses, shepp_logan, smooth_phase
 from .problem import Baseline, Problem
 from .rating_splits import kfold, temporal_holdout
-from .ratings import Ratings, movielens_100k, movielens_100k_path, read_ratings
+from .ratings import (
+    Ratings,
+    movielens_100k,
+    movielens_100k_path,
+    movielens_100k_titles,
+    read_ratings,
+)
 from .restoration import CompressiveImaging, Deblurring, MRIReconstruction, SuperResolution
 from .sparse import SparseCoding
 from .synthetic_ratings import synthetic_ratings
@@ -57,6 +63,7 @@ __all__ = [
     "mni_template_path",
     "movielens_100k",
     "movielens_100k_path",
+    "movielens_100k_titles",
     "mri_slice",
     "noise_levels",
     "phantoms",

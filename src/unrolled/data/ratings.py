@@ -215,6 +215,22 @@ def movielens_100k_path() -> Path | None:
     return packaged_file("recbole", RECBOLE_ML100K)
 
 
+def movielens_100k_titles() -> dict[str, str]:
+    """MovieLens-100K's movie titles by item id (``"Toy Story (1995)"``), from the recbole
+    wheel's item file; empty when it is not installed."""
+    path = packaged_file("recbole", RECBOLE_ML100K.with_suffix(".item"))
+    if path is None:
+        return {}
+    titles = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        next(f)  # the header: item_id, movie_title, release_year, class
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 3:
+                titles[fields[0]] = f"{fields[1]} ({fields[2]})" if fields[2] else fields[1]
+    return titles
+
+
 def movielens_100k(path: str | Path | None = None) -> Ratings:
     """MovieLens-100K (943 users, 1682 items, 100 000 ratings from 1 to 5, GroupLens 1998).
 
@@ -236,4 +252,11 @@ def movielens_100k(path: str | Path | None = None) -> Ratings:
     return read_ratings(path)
 
 
-__all__ = ["FORMATS", "Ratings", "movielens_100k", "movielens_100k_path", "read_ratings"]
+__all__ = [
+    "FORMATS",
+    "Ratings",
+    "movielens_100k",
+    "movielens_100k_path",
+    "movielens_100k_titles",
+    "read_ratings",
+]
