@@ -9,12 +9,16 @@ from ..core import register, unroll
 from ._common import annealed_recipe
 
 #: The recipe (`unrolled.Recipe`): the softmax (multinomial likelihood) ranking loss over every
-#: item, end to end at Adam 0.05 (K scalars learn fast), 256 users a batch.
+#: item, end to end, Adam at 0.5 annealed by a cosine, 256 users a batch. The rate is high for
+#: a reason: the hop weights must grow to tens (the loss's temperature is shared between them
+#: and the log-space scale) and Adam moves each by about the rate a step. On MovieLens-100K
+#: (depths 2, 3, 4 and 6 on the temporal split, 3 on the random one; 600 steps) 0.5 was never
+#: below 0.2 or 0.05 on validation Recall@20, and 0.05 left the temporal weights unconverged.
 RECIPE = annealed_recipe(
     loss="softmax",
-    lr=0.05,
+    lr=0.5,
     batch_size=256,
-    notes="softmax ranking loss over all items, Adam 0.05 annealed, batch 256 users",
+    notes="softmax ranking loss over all items, Adam 0.5 annealed, batch 256 users",
 )
 
 
