@@ -12,6 +12,7 @@ The metric code is one (`unrolled.analysis.ranking`) for all.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import time
 from collections.abc import Callable, Iterable
@@ -198,11 +199,7 @@ def run_seed(
 
 
 def has_implicit() -> bool:
-    try:
-        import implicit  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("implicit") is not None
 
 
 #: The scores summarised over seeds.
