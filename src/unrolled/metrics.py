@@ -480,12 +480,13 @@ def rating_metric(name: str = "RMSE", scale: tuple[float, float] = (-math.inf, m
 
 
 def _ranking_sums(at_k: Callable[..., Tensor], k: int) -> Callable[[Tensor, Tensor], Tensor]:
-    """``sums`` of a ranking metric for scores ``x̂`` ``(B, I)`` and relevance ``x`` ``(B, I)``
-    (1 relevant, 0 not, NaN for the items never ranked, such as those a user already has):
-    ``[Σ_u metric_u, users with a relevant item]``."""
+    """``sums`` of a ranking metric for scores ``x̂`` ``(..., I)`` and relevance ``x`` ``(..., I)``
+    (1 relevant, 0 not, NaN for the items never ranked, such as those a user already has), a
+    list per row of the last dimension (``(B, I)``: a user per sample; ``(B, U, I)``: a rating
+    matrix per sample): ``[Σ_u metric_u, users with a relevant item]``."""
 
     def sums(x_hat: Tensor, x: Tensor) -> Tensor:
-        x_hat, x = x_hat.reshape(x.shape[0], -1), x.reshape(x.shape[0], -1)
+        x_hat, x = x_hat.reshape(-1, x.shape[-1]), x.reshape(-1, x.shape[-1])
         unranked = torch.isnan(x)
         relevant = (x == 1) & ~unranked
         users = relevant.any(1)

@@ -47,28 +47,32 @@ def test_both_predict_held_out_ratings_better_than_the_biases(algorithm):
     assert rmse < 0.9 * baseline
 
 
-def als_objective(state, lam):
+def als_objective(state, lam, missing_weight=0.0, missing_value=0.0):
+    """Steck's weighted objective: the unrated entries as ratings of μ + r_m, weight w_m."""
     P, Q, b, c, R, W, *_ = state
-    fit = W * (R - b[:, :, None] - c[:, None, :] - P @ Q.mT)
+    weight = W + missing_weight * (1 - W)
+    target = R + (1 - W) * missing_value
+    fit = weight.sqrt() * (target - b[:, :, None] - c[:, None, :] - P @ Q.mT)
     users = (W.sum(-1).clamp_min(1) * (P.square().sum(-1) + b.square())).sum()
     items = (W.sum(-2).clamp_min(1) * (Q.square().sum(-1) + c.square())).sum()
     return fit.square().sum() + lam * (users + items)
 
 
-def test_als_half_steps_minimise_their_blocks_exactly():
+@pytest.mark.parametrize("missing", [(0.0, -1.0), (0.3, -1.5)], ids=["als-wr", "weighted"])
+def test_als_half_steps_minimise_their_blocks_exactly(missing):
     A, _, y = ratings_problem(m=15, n=20)
-    als = ALS(rank=3)
+    als = ALS(rank=3, missing_weight=missing[0], missing_value=missing[1])
     values = als.defaults(A)
     state = als.init(y, A)
     previous = float("inf")
     for t in range(10):
         state = als.update(state, y, A, ur.Layer(values, t))
-        objective = float(als_objective(state, values["reg"]))
+        objective = float(als_objective(state, values["reg"], *missing))
         assert objective <= previous + 1e-9
         previous = objective
     # after the item half-step its block (Q, c) is stationary
     Q, c = state.Q.clone().requires_grad_(), state.c.clone().requires_grad_()
-    als_objective(state._replace(Q=Q, c=c), values["reg"]).backward()
+    als_objective(state._replace(Q=Q, c=c), values["reg"], *missing).backward()
     assert Q.grad.abs().max() < 1e-8 and c.grad.abs().max() < 1e-8
 
 
@@ -98,6 +102,39 @@ def test_als_net_correction_starts_as_the_identity():
     torch.testing.assert_close(net(y), ALS(rank=4).run(y, A, iterations=3), rtol=1e-10, atol=1e-10)
     assert sum(p.numel() for p in net.parameters()) > 6
     assert torch.isfinite(net(y)).all()
+
+
+def test_weighting_the_unrated_entries_ranks_what_users_rate_first():
+    """Steck (2010): with the unrated entries pulled down, the items a user will rate rank
+    above those nobody takes, which plain ALS leaves to chance."""
+    p = RatingCompletion(synthetic_ratings(120, 200, density=0.1, seed=3), seed=3)
+    y, A = p.inputs()
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
+
+    def test_rank(algorithm):  # the mean rank of the test items among each user's unrated
+        x = algorithm.run(y, A, iterations=10)[0].masked_fill(p.mask, -torch.inf)
+        return float(x.argsort(-1, descending=True).argsort(-1)[u, i].double().mean())
+
+    assert test_rank(ALS(rank=5, missing_weight=0.1, missing_value=-2.0)) < 0.8 * test_rank(
+        ALS(rank=5)
+    )
+
+
+@pytest.mark.parametrize("missing_weight", [0.0, 0.05])
+def test_als_net_before_training_is_its_als(missing_weight):
+    A, _, y = ratings_problem()
+    net = ur.create("als-net", operator=A, layers=3, rank=4, missing_weight=missing_weight,
+                    missing_value=-2.0).double()  # fmt: skip
+    expected = ALS(rank=4, missing_weight=missing_weight, missing_value=-2.0).run(
+        y, A, iterations=3
+    )
+    torch.testing.assert_close(net(y), expected, rtol=1e-10, atol=1e-10)
+    learned = {"reg", "damping"} | (
+        {"missing_weight", "missing_value"} if missing_weight else set()
+    )
+    assert set(net.param_values()) == learned
+    with pytest.raises(ValueError, match=r"missing_weight: expected a weight in \[0, 1\), got 1.5"):
+        ur.create("als-net", operator=A, missing_weight=1.5)
 
 
 def test_soft_impute_net_before_training_is_soft_impute():

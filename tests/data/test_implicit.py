@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from unrolled.data import ImplicitRanking, synthetic_ratings
-from unrolled.metrics import recall_metric
+from unrolled.metrics import ndcg_metric, recall_metric
 from unrolled.train.losses import layer_losses
 
 
@@ -65,3 +65,19 @@ def test_recall_and_the_softmax_loss():
     bad = torch.tensor([[[0.0, 5, 0, 0], [5, 0, 0, 0], [0.0] * 4]])
     assert layer_losses("softmax", good, x) < layer_losses("softmax", bad, x)
     assert torch.isfinite(layer_losses("softmax", torch.full((1, 3, 4), 1e4), x)).all()
+
+
+def test_ranking_scores_a_list_per_row_of_the_last_dimension():
+    """A rating matrix per sample ``(B, U, I)`` is U lists, as ``(B·U, I)`` would be: never
+    one list of U·I entries."""
+    torch.manual_seed(0)
+    x = (torch.rand(2, 5, 7) < 0.3).float()
+    x[torch.rand(2, 5, 7) < 0.2] = math.nan
+    x[0, 1] = math.nan  # a list with nothing to rank: finite, not counted
+    x_hat = torch.randn(3, 2, 5, 7, requires_grad=True)
+    flat = layer_losses("softmax", x_hat.reshape(3, 10, 7), x.reshape(10, 7))
+    torch.testing.assert_close(layer_losses("softmax", x_hat, x), flat)
+    layer_losses("softmax", x_hat, x).sum().backward()
+    assert torch.isfinite(x_hat.grad).all()
+    for metric in (recall_metric(3), ndcg_metric(3)):
+        assert metric(x_hat[0], x) == metric(x_hat[0].reshape(10, 7), x.reshape(10, 7))

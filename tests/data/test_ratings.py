@@ -160,26 +160,47 @@ def test_synthetic_ratings_follow_their_settings():
         synthetic_ratings(density=0)
 
 
+@pytest.mark.parametrize("target", ["ratings", "ranking"])
 @pytest.mark.parametrize("split", ["kfold", "temporal"])
-def test_no_test_rating_reaches_training(split):
+def test_no_test_rating_reaches_training(split, target):
     r = synthetic_ratings(60, 90, density=0.1, seed=2)
-    p = RatingCompletion(r, split=split, holdout=0.2, seed=1)
+    p = RatingCompletion(r, split=split, holdout=0.2, seed=1, target=target)
     u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
     assert len(p.test_ratings) > 0
     x, y, A = p.sample(4)
     x_val, y_val, A_val = p.validation
     y_all, A_all = p.inputs()
-    for values, operator, target in ((y, A, x), (y_val, A_val, x_val), (y_all, A_all, None)):
+    for values, operator, truth in ((y, A, x), (y_val, A_val, x_val), (y_all, A_all, None)):
         seen = operator.gram(torch.ones_like(values))
         assert (values[:, u, i] == 0).all() and (seen[:, u, i] == 0).all()
-        if target is not None:
-            assert torch.isnan(target[:, u, i]).all()
+        if truth is not None:  # a test rating is no truth: unrated, as far as training knows
+            assert (truth[:, u, i].isnan() if target == "ratings" else truth[:, u, i] == 0).all()
     assert not p.mask[u, i].any() and (p.values[u, i] == 0).all()
     # hidden and visible ratings split the training ratings
-    hidden, visible = ~torch.isnan(x), A.gram(torch.ones_like(y)) > 0
+    visible = A.gram(torch.ones_like(y)) > 0
+    hidden = ~torch.isnan(x) if target == "ratings" else p.mask & ~visible
     assert not (hidden & visible).any()
     assert torch.equal(hidden | visible, p.mask.expand_as(hidden))
     assert 0.1 < hidden.sum() / p.mask.sum() / 4 < 0.3
+
+
+def test_the_ranking_target_is_which_unseen_items_a_user_liked():
+    r = synthetic_ratings(60, 90, density=0.1, seed=2)
+    ratings = RatingCompletion(r, holdout=0.3, seed=1)
+    p = ratings.with_target("ranking")
+    assert p.target == "ranking" and p.metric.key == "recall_at_10"
+    assert torch.equal(p.mask, ratings.mask) and torch.equal(p.test[1], ratings.test[1])
+    x, y, A = p.sample(3)
+    visible = A.gram(torch.ones_like(y)) > 0
+    liked = p.mask & ~visible & (p.values >= p.liked)
+    assert x[visible].isnan().all() and not x[~visible].isnan().any()
+    assert torch.equal(x[~visible] == 1, liked[~visible]) and x.nansum() > 0
+    x_test = p.test[0][0]
+    u, i = torch.from_numpy(p.test_ratings.users), torch.from_numpy(p.test_ratings.items)
+    held_out = torch.zeros_like(p.mask)
+    held_out[u, i] = torch.from_numpy(p.test_ratings.values) >= 4
+    assert x_test[p.mask].isnan().all() and torch.equal(x_test[~p.mask] == 1, held_out[~p.mask])
+    assert "top-10 ranking" in p.describe() and "target='ranking'" in repr(p)
 
 
 def test_rating_completion_checks_its_arguments():
@@ -192,6 +213,12 @@ def test_rating_completion_checks_its_arguments():
         RatingCompletion(r, holdout=1.0)
     with pytest.raises(ValueError, match="ratings: expected Ratings"):
         RatingCompletion("no-such-dataset")
+    with pytest.raises(ValueError, match="target: expected one of"):
+        RatingCompletion(r, target="rank")
+    with pytest.raises(ValueError, match="liked: expected a finite rating, got 'high'"):
+        RatingCompletion(r, target="ranking", liked="high")
+    with pytest.raises(ValueError, match="top_k"):
+        RatingCompletion(r, target="ranking", top_k=0)
 
 
 def test_the_training_stream_can_move_and_resumes_from_its_generator():

@@ -16,7 +16,8 @@ from unrolled.demos import recsys
 from unrolled.demos.recsys import run_recsys_demo
 
 SMALL_SI = {"rank": 6, "grid": (0.2, 0.5), "iterations": 12, "layers": 3, "lr": 1e-2}
-SMALL_ALS = {"rank": 4, "grid": (0.05, 0.2), "iterations": 6, "layers": 2, "lr": 1e-2}
+SMALL_ALS = {"rank": 4, "grid": (0.05, 0.2), "iterations": 6, "layers": 2, "lr": 1e-2,
+             "missing_grid": ((0.05, -1.0), (0.2, -2.0))}  # fmt: skip
 
 
 def small_problem():
@@ -40,10 +41,18 @@ def test_compare_scores_every_method_and_tunes_on_training_ratings(monkeypatch):
     assert seen and all((mask[:, u, i] == 0).all() for mask in seen)  # tuning never sees tests
     for name in ("soft-impute", "als"):
         r = out[name]
-        assert r["lambda"] in (SMALL_SI if name == "soft-impute" else SMALL_ALS)["grid"]
+        assert r["chosen"] in (SMALL_SI if name == "soft-impute" else SMALL_ALS)["grid"]
         assert 1 <= r["iterations_to_best"] <= r["iterations"]
         assert min(r["rmse_per_iteration"]) == r["best_rmse"]
         assert out[f"{name}-net"]["layers"] in (2, 3)
+    # the ranking models: tuned on the ranking problem's validation lists, started from it
+    assert tuple(out["als-missing"]["chosen"]) in SMALL_ALS["missing_grid"]
+    assert set(out["als-missing"]["validation_recall"]) == {
+        str(g) for g in SMALL_ALS["missing_grid"]
+    }
+    start = out["als-net-ranking"]["start"]
+    assert (start["missing_weight"], start["missing_value"]) == tuple(out["als-missing"]["chosen"])
+    assert start["reg"] == out["als"]["chosen"]
     assert out["biases"]["rmse"] < out["global-mean"]["rmse"]
     assert "recall@10" not in out["global-mean"]  # one score for every item ranks nothing
     for name in set(recsys.LABELS) - {"global-mean"}:

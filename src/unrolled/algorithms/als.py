@@ -30,8 +30,8 @@ def keep_factors(P: Tensor, Q: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _ridge(R: Tensor, W: Tensor, F: Tensor, reg: Tensor, count: Tensor) -> Tensor:
-    """Row u of the result solves ``min_z Σ_{j: W_uj=1} (R_uj − F_jᵀz)² + reg·n_u‖z‖²``
-    (``count`` n_u ``(B, U)``): ``R``, ``W`` ``(B, U, J)``, ``F`` ``(B, J, d)``; ``(B, U, d)``."""
+    """Row u of the result solves ``min_z Σ_j W_uj (R_uj − F_jᵀz)² + reg·n_u‖z‖²`` (``W`` the
+    weight of each entry, ``count`` n_u ``(B, U)``): ``R``, ``W`` ``(B, U, J)``, ``F`` ``(B, J, d)``; ``(B, U, d)``."""
     d = F.shape[-1]
     outer = (F[..., :, None] * F[..., None, :]).flatten(-2)  # (B, J, d²)
     gram = (W @ outer).unflatten(-1, (d, d))  # (B, U, d, d)
@@ -52,12 +52,21 @@ class ALS(Algorithm):
         (q_i, c_i) ← the same over the users who rated i, with the new (p_u, b_u)
         (P, Q)     ← correct(P, Q)
 
+    With a missing-data weight ``w_m > 0`` every unrated entry joins the sums as a rating of
+    ``μ + r_m`` with weight ``w_m`` (Steck 2010, "Training and testing of recommender systems on
+    data missing not at random", the AllRank model): ratings are not missing at random (users
+    rate what they like), and pulling the unrated entries down ranks the items a user would
+    take above those nobody takes, which a fit to the observed ratings alone leaves to chance.
+    ``w_m = 0`` is ALS-WR.
+
     The objective is non-convex (bilinear), yet each half-step is a closed-form least-squares
     solve: unrolling is not limited to convex problems. μ is the mean observed rating; the start
     is ``Q = V√s`` from a rank-k truncated SVD of the centred ratings (a fixed cosine basis
     refined by ``start_iterations`` power steps, so no random generator), biases 0.
 
-    Params: ``reg`` λ, ``damping`` ω (1: plain ALS; below 1 damps, above over-relaxes).
+    Params: ``reg`` λ, ``damping`` ω (1: plain ALS; below 1 damps, above over-relaxes),
+    ``missing_weight`` w_m in [0, 1] (0: the unrated entries do not count), ``missing_value`` r_m
+    (the rating imputed to them, relative to μ).
     Slot: ``correct(P, Q) -> (P, Q)``, applied after each layer; classically the identity.
 
     Args:
@@ -71,6 +80,10 @@ class ALS(Algorithm):
 
     reg = Param(0.05, positive=True, doc="λ, the ridge weight per rating")
     damping = Param(1.0, between=(0.0, 2.0), doc="ω, the weight of the new solution")
+    missing_weight = Param(
+        0.0, between=(0.0, 1.0), doc="w_m, the weight of every unrated entry (0: none)"
+    )
+    missing_value = Param(-1.0, doc="r_m, the rating imputed to unrated entries, minus μ")
     correct = Slot(keep_factors, doc="correct(P, Q) -> (P, Q), after each layer")
 
     def __init__(self, rank: int = 16, start_iterations: int = 3, **overrides: Any) -> None:
@@ -94,8 +107,12 @@ class ALS(Algorithm):
         return ALSState(P, Q, y.new_zeros(B, U), y.new_zeros(B, I), R, W, mu, n_user, n_item)
 
     def update(self, state: ALSState, y: Tensor, A: Any, p: Layer) -> ALSState:
-        P, Q, b, c, R, W, mu, n_user, n_item = state
+        P, Q, b, c, R, W, _, n_user, n_item = state
         w = p.damping
+        # the unrated entries as ratings of μ + r_m with weight w_m (exactly W, R when w_m = 0)
+        unrated = 1 - W
+        R = R + unrated * p.missing_value
+        W = W + unrated * p.missing_weight
         ones_i = Q.new_ones(*Q.shape[:-1], 1)
         user = _ridge(R - c[:, None, :], W, torch.cat([Q, ones_i], -1), p.reg, n_user)
         P, b = (1 - w) * P + w * user[..., :-1], (1 - w) * b + w * user[..., -1]
@@ -104,7 +121,7 @@ class ALS(Algorithm):
         item = _ridge(Rt - b[:, None, :], Wt, torch.cat([P, ones_u], -1), p.reg, n_item)
         Q, c = (1 - w) * Q + w * item[..., :-1], (1 - w) * c + w * item[..., -1]
         P, Q = p.correct(P, Q)
-        return ALSState(P, Q, b, c, R, W, mu, n_user, n_item)
+        return state._replace(P=P, Q=Q, b=b, c=c)
 
     def output(self, state: ALSState) -> Tensor:
         P, Q, b, c, _, _, mu, _, _ = state

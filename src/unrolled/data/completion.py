@@ -3,13 +3,15 @@ an evaluation split whose test ratings never reach training."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from ..core import register
-from ..metrics import Metric, rating_metric
+from ..core.checks import choice, positive_int
+from ..metrics import Metric, ndcg_metric, rating_metric, recall_metric
 from ..ops import Inpainting
 from ..recsys import rating_biases
 from .problem import Baseline, DeviceStream, Problem
@@ -18,6 +20,7 @@ from .ratings import Ratings, movielens_100k, read_ratings
 from .synthetic_ratings import synthetic_ratings
 
 SPLITS = ("kfold", "temporal")
+TARGETS = ("ratings", "ranking")
 
 
 def load_dataset(ratings: Ratings | str | Path) -> Ratings:
@@ -48,6 +51,15 @@ class RatingCompletion(DeviceStream, Problem):
     ratings), so the learned parameters are those that predict unseen ratings. The validation
     set is one such split, fixed by ``seed``.
 
+    Two targets. ``"ratings"`` (the default) asks for the hidden ratings themselves, scored by
+    RMSE. ``"ranking"`` asks for a top-N list: the truth is which of the entries a user did not
+    show the model it rated at least ``liked`` (1; 0 for the rest, rated lower or unrated), the
+    visible ratings are never ranked, and the score is Recall@``top_k`` (NDCG beside it): train
+    with ``loss="softmax"`` (`unrolled.train.losses`), a ranking loss over every unseen item. A
+    fit to the observed ratings alone leaves the lists to chance, for ratings are not missing at
+    random (people rate what they chose to watch); this target is how a rating model learns to
+    rank.
+
     Args:
         ratings: `Ratings`, ``"movielens-100k"`` (the default; `movielens_100k` says how to get
             it), ``"synthetic"`` or a ratings file.
@@ -56,13 +68,17 @@ class RatingCompletion(DeviceStream, Problem):
         fold, folds, per_user: as above.
         holdout: the fraction of training ratings each sample hides, in (0, 1).
         seed: the k-fold shuffle and the hold-out draws.
+        target: ``"ratings"`` or ``"ranking"``.
+        liked: with ``"ranking"``, the smallest rating that makes an item relevant.
+        top_k: with ``"ranking"``, the list length scored.
 
     Samples: ``sample(batch)`` and ``validation`` are ``(x, y, A)``: ``y`` ``(B, U, I)`` the
     visible ratings (0 elsewhere), ``A`` the `Inpainting` of their masks, ``x`` ``(B, U, I)`` the
     hidden ratings and NaN everywhere else (the losses count the observed entries only,
-    `unrolled.train.losses`). ``inputs()`` is ``(y, A)`` with every training rating, for
-    predicting the test ratings: `test` is ``(x, y, A)`` with ``x`` ``(1, U, I)`` the test
-    ratings (NaN elsewhere) and ``(y, A)`` these inputs. ``train_ratings`` and ``test_ratings``
+    `unrolled.train.losses`), or with ``target="ranking"`` the relevance above. ``inputs()`` is
+    ``(y, A)`` with every training rating, for predicting the test ratings: `test` is
+    ``(x, y, A)`` with ``x`` ``(1, U, I)`` the test ratings (NaN elsewhere; or their relevance,
+    NaN at the training ratings) and ``(y, A)`` these inputs. ``train_ratings`` and ``test_ratings``
     are the split's `Ratings`.
 
     Scored by RMSE over the held-out ratings, predictions clipped to the training ratings' scale
@@ -79,8 +95,15 @@ class RatingCompletion(DeviceStream, Problem):
         per_user: int = 1,
         holdout: float = 0.1,
         seed: int = 0,
+        target: str = "ratings",
+        liked: float = 4.0,
+        top_k: int = 10,
     ) -> None:
         self.ratings = load_dataset(ratings)
+        self.target = choice(target, "target", TARGETS)
+        if not isinstance(liked, int | float) or not math.isfinite(liked):
+            raise ValueError(f"liked: expected a finite rating, got {liked!r}")
+        self.liked, self.top_k = float(liked), positive_int(top_k, "top_k")
         if split not in SPLITS:
             raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
         if split == "kfold":
@@ -93,6 +116,7 @@ class RatingCompletion(DeviceStream, Problem):
         if not 0 < holdout < 1:
             raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
         self.split, self.holdout, self.seed = split, float(holdout), seed
+        self.fold, self.folds, self.per_user = fold, folds, per_user
         self.train_ratings = self.ratings.subset(self.train_index)
         self.test_ratings = self.ratings.subset(self.test_index)
         self.values, self.mask = self.train_ratings.matrix()
@@ -101,10 +125,18 @@ class RatingCompletion(DeviceStream, Problem):
         self._start_stream(seed + 1)  # batches drawn on the training device (`to`)
         self.validation = self._draw(1, torch.Generator().manual_seed(seed))
         held_out, where = self.test_ratings.matrix()
-        x_test = torch.where(where, held_out, torch.full((), torch.nan))[None]
-        self.test = (x_test, *self.inputs())
+        self.test = (self._truth(held_out, where, self.mask)[None], *self.inputs())
         values = self.train_ratings.values
         self.scale = (float(values.min()), float(values.max()))  # where predictions are clipped
+
+    def with_target(self, target: str) -> RatingCompletion:
+        """The same split of the same ratings with another ``target``: the rating model and the
+        ranking model of one evaluation see the same training and test ratings."""
+        return RatingCompletion(
+            self.ratings, split=self.split, fold=self.fold, folds=self.folds,
+            per_user=self.per_user, holdout=self.holdout, seed=self.seed, target=target,
+            liked=self.liked, top_k=self.top_k,
+        )  # fmt: skip
 
     def _draw(self, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Inpainting]:
         device = generator.device
@@ -114,8 +146,17 @@ class RatingCompletion(DeviceStream, Problem):
         hidden = mask & hide
         visible = mask & ~hide
         y = torch.where(visible, values, torch.zeros((), device=device))
-        x = torch.where(hidden, values, torch.full((), torch.nan, device=device))
-        return x, y, Inpainting(visible, self.ratings.shape)
+        return self._truth(values, hidden, visible), y, Inpainting(visible, self.ratings.shape)
+
+    def _truth(self, values: Tensor, hidden: Tensor, visible: Tensor) -> Tensor:
+        """The truth of a split, the ``values`` at the ``hidden`` entries: those values, NaN
+        elsewhere; or with ``target="ranking"``, 1 where a hidden value is liked, NaN at the
+        ``visible`` entries (never ranked), 0 elsewhere."""
+        nan = torch.full((), torch.nan, device=values.device)
+        if self.target == "ratings":
+            return torch.where(hidden, values, nan)
+        liked = (hidden & (values >= self.liked)).to(values.dtype)
+        return torch.where(visible, nan, liked)
 
     def _moved(self, device: torch.device) -> None:
         """The training ratings follow the stream (`DeviceStream`), once per device."""
@@ -132,11 +173,16 @@ class RatingCompletion(DeviceStream, Problem):
 
     @property
     def metric(self) -> Metric:  # type: ignore[override]
-        """RMSE over the held-out ratings, predictions clipped to the training ratings' scale."""
+        """RMSE over the held-out ratings, predictions clipped to the training ratings' scale;
+        with ``target="ranking"``, Recall@``top_k``."""
+        if self.target == "ranking":
+            return recall_metric(self.top_k)
         return rating_metric("RMSE", self.scale)
 
     @property
     def extra_metrics(self) -> tuple[Metric, ...]:  # type: ignore[override]
+        if self.target == "ranking":
+            return (ndcg_metric(self.top_k),)
         return (rating_metric("MAE", self.scale),)
 
     def baselines(self) -> dict[str, Baseline]:
@@ -147,14 +193,19 @@ class RatingCompletion(DeviceStream, Problem):
         return {"baseline biases": biases}
 
     def describe(self) -> str:
+        what = (
+            "matrix completion" if self.target == "ratings"
+            else f"top-{self.top_k} ranking (liked: rated >= {self.liked:g})"
+        )  # fmt: skip
         return (
-            f"matrix completion of {self.ratings!r}, {self.split} split: "
+            f"{what} of {self.ratings!r}, {self.split} split: "
             f"{len(self.train_ratings)} training / {len(self.test_ratings)} test ratings"
         )
 
     def __repr__(self) -> str:
+        target = "" if self.target == "ratings" else f", target={self.target!r}"
         return (
-            f"RatingCompletion({self.ratings!r}, split={self.split!r}, "
+            f"RatingCompletion({self.ratings!r}, split={self.split!r}{target}, "
             f"{len(self.train_ratings)} training / {len(self.test_ratings)} test ratings)"
         )
 

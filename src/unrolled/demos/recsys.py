@@ -43,6 +43,9 @@ LABELS = {
     "als": "ALS",
     "soft-impute-net": "unrolled soft-impute (ours)",
     "als-net": "unrolled ALS (ours)",
+    "als-missing": "ALS, unrated entries weighted (Steck 2010)",
+    "soft-impute-net-ranking": "unrolled soft-impute, ranking loss (ours)",
+    "als-net-ranking": "unrolled ALS, unrated weighted, ranking loss (ours)",
 }
 
 
@@ -53,29 +56,41 @@ LABELS = {
 SOFT_IMPUTE = {"rank": 30, "grid": (0.2, 0.3, 0.4, 0.5, 0.6), "iterations": 100, "layers": 5,
                "lr": 1e-2}  # fmt: skip
 ALS_SETTINGS = {"rank": 30, "grid": (0.06, 0.09, 0.12, 0.16, 0.22), "iterations": 20,
-                "layers": 2, "lr": 1e-2}  # fmt: skip
+                "layers": 2, "lr": 1e-2,
+                "missing_grid": tuple((w, v) for w in (0.01, 0.03, 0.1) for v in (-1.0, -2.0))}  # fmt: skip
+#: ``missing_grid``: Steck's (2010) weighting of the unrated entries, ``(w_m, r_m)`` pairs (the
+#: weight of an unrated entry, the rating imputed to it relative to the mean) tried on the
+#: ranking problem's validation lists with ALS's tuned λ.
 
 
 def tune(
-    make: Callable[[float], Algorithm], grid: Sequence[float], p: RatingCompletion, iterations: int
-) -> tuple[float, dict[str, float]]:
+    make: Callable[[Any], Algorithm], grid: Sequence[Any], p: RatingCompletion, iterations: int
+) -> tuple[Any, dict[Any, float]]:
     """The value in ``grid`` whose algorithm, run ``iterations`` times on the validation split's
-    visible ratings, best predicts its hidden ones; and every value's validation RMSE."""
+    visible ratings, best predicts its hidden ones (the lowest RMSE at its best iteration; with
+    ``p.target == "ranking"``, the highest Recall of the lists); and every value's score."""
     x_val, y_val, A_val = p.validation
+    ranking = p.target == "ranking"
+    metric = p.metric
     found = {}
     for value in grid:
-        curve = iterate(make(value), y_val, A_val, iterations, lambda x: rmse_observed(x, x_val))
-        found[value] = min(curve)
-    return min(found, key=found.get), found
+        if ranking:
+            curve = iterate(make(value), y_val, A_val, iterations, lambda x: metric(x, x_val))
+            found[value] = max(curve)
+        else:
+            score = lambda x: rmse_observed(x, x_val)  # noqa: E731
+            found[value] = min(iterate(make(value), y_val, A_val, iterations, score))
+    return (max if ranking else min)(found, key=found.get), found
 
 
 def classical(
-    name: str, make: Callable[[float], Algorithm], grid: Sequence[float], p: RatingCompletion,
+    name: str, make: Callable[[Any], Algorithm], grid: Sequence[Any], p: RatingCompletion,
     iterations: int,
 ) -> dict[str, Any]:  # fmt: skip
-    """``name`` with λ tuned on the validation split, then run ``iterations`` times on all the
-    training ratings: its test RMSE and MAE after the last iteration, its best test RMSE over
-    the iterations and the first iteration within `AT_BEST` of it."""
+    """``name`` with its setting (λ) tuned on the validation split (`tune`), then run
+    ``iterations`` times on all the training ratings: its test RMSE and MAE after the last
+    iteration, its best test RMSE over the iterations and the first iteration within `AT_BEST`
+    of it."""
     t0 = time.perf_counter()
     value, validation = tune(make, grid, p, iterations)
     tuned = time.perf_counter() - t0
@@ -97,8 +112,10 @@ def classical(
         "best_rmse": round(best, 5),
         "iterations_to_best": next(t + 1 for t, r in enumerate(curve) if r <= best + AT_BEST),
         "rmse_per_iteration": [round(r, 5) for r in curve],
-        "lambda": value,
-        "validation_rmse": {str(k): round(v, 5) for k, v in validation.items()},
+        "chosen": value,
+        "validation_" + ("recall" if p.target == "ranking" else "rmse"): {
+            str(k): round(v, 5) for k, v in validation.items()
+        },
         "seconds": round(seconds, 2),
         "tuning_seconds": round(tuned, 2),
         "label": LABELS[name],
@@ -112,13 +129,15 @@ def unrolled(
     seconds: float,
     lr: float,
     train: Mapping[str, Any] | None = None,
+    label: str | None = None,
     **start: Any,
 ) -> dict[str, Any]:
     """``name`` (a registered model) with ``layers`` layers, starting from the classical
     algorithm at ``start`` (its tuned λ), trained for ``seconds`` on fresh hold-outs of the
-    training ratings (``loss="mse"``; ``train``: more `fit` settings, e.g. the device); its
-    test RMSE and MAE, and those of the untrained network (the classical algorithm stopped
-    after ``layers`` iterations)."""
+    training ratings (``loss="mse"``, or the ranking loss ``"softmax"`` when ``p.target`` is
+    ``"ranking"``; ``train``: more `fit` settings, e.g. the device); its test RMSE, MAE,
+    Recall and NDCG, and the RMSE and MAE of the untrained network (the classical algorithm
+    stopped after ``layers`` iterations)."""
     torch.manual_seed(p.seed)
     net = create(name, operator=p.operator, layers=layers, **start)
     y, A = p.inputs()
@@ -126,7 +145,8 @@ def unrolled(
         before = scores(net(y, A), p)
     steps: list[int] = []
     t0 = time.perf_counter()
-    fit(net, p, schedule="end-to-end", loss="mse", lr=lr, batch_size=1, max_seconds=seconds,
+    loss = "softmax" if p.target == "ranking" else "mse"
+    fit(net, p, schedule="end-to-end", loss=loss, lr=lr, batch_size=1, max_seconds=seconds,
         eval_every=10, patience=None, min_delta=1e-4, progress=False,
         callback=lambda info: steps.append(info["step"]), **(train or {}))  # fmt: skip
     train_seconds = time.perf_counter() - t0
@@ -146,7 +166,7 @@ def unrolled(
             k: [round(float(v), 5) for v in t.detach().flatten()]
             for k, t in net.param_values().items()
         },
-        "label": LABELS[name],
+        "label": LABELS[label or name],
     }
 
 
@@ -185,25 +205,54 @@ def compare(
     train: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every method of `LABELS` on ``p``. ``soft_impute`` and ``als``: ``rank``, ``grid`` (λ
-    values to tune over), ``iterations`` (classical), ``layers`` and ``lr`` (unrolled)."""
+    values to tune over), ``iterations`` (classical), ``layers`` and ``lr`` (unrolled);
+    ``als["missing_grid"]``: the ``(w_m, r_m)`` of Steck's weighting to tune over.
+
+    Then the ranking-aware models, on ``p.with_target("ranking")`` (the same split): ALS with
+    the unrated entries weighted, and both networks trained with the ranking loss, each from
+    its tuned classical algorithm."""
     out = baselines(p, mf_epochs)
     log(_line("baselines", out))
+    start: dict[str, dict[str, Any]] = {}
     for name, cfg, make in (
         ("soft-impute", soft_impute, lambda v, r=soft_impute["rank"]: SoftImpute(rank=r, threshold=v)),
         ("als", als, lambda v, r=als["rank"]: ALS(rank=r, reg=v)),
     ):  # fmt: skip
         out[name] = classical(name, make, cfg["grid"], p, cfg["iterations"])
         key = "threshold" if name == "soft-impute" else "reg"
-        start = {"rank": cfg["rank"], key: out[name]["lambda"]}
+        start[name] = {"rank": cfg["rank"], key: out[name]["chosen"]}
         out[f"{name}-net"] = unrolled(
-            f"{name}-net", p, cfg["layers"], seconds, cfg["lr"], train=train, **start
+            f"{name}-net", p, cfg["layers"], seconds, cfg["lr"], train=train, **start[name]
         )
         log(_line(name, {k: out[k] for k in (name, f"{name}-net")}))
+    ranking = p.with_target("ranking")
+    reg = out["als"]["chosen"]
+    out["als-missing"] = classical(
+        "als-missing",
+        lambda v: ALS(rank=als["rank"], reg=reg, missing_weight=v[0], missing_value=v[1]),
+        als["missing_grid"], ranking, als["iterations"],
+    )  # fmt: skip
+    w, v = out["als-missing"]["chosen"]
+    start["als"].update(missing_weight=w, missing_value=v)
+    for name, cfg in (("soft-impute", soft_impute), ("als", als)):
+        out[f"{name}-net-ranking"] = unrolled(
+            f"{name}-net", ranking, cfg["layers"], seconds, cfg["lr"], train=train,
+            label=f"{name}-net-ranking", **start[name],
+        )  # fmt: skip
+    log(
+        _line(
+            "ranking",
+            {k: out[k] for k in ("als-missing", *(k for k in out if k.endswith("-ranking")))},
+        )
+    )
     return out
 
 
 def _line(title: str, results: dict[str, Any]) -> str:
-    return f"  {title}: " + ", ".join(f"{k} {v['rmse']:.4f}" for k, v in results.items())
+    return f"  {title}: " + ", ".join(
+        f"{k} {v['rmse']:.4f}" + (f" (Recall@10 {v['recall@10']:.4f})" if "recall@10" in v else "")
+        for k, v in results.items()
+    )
 
 
 def summarise(folds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,7 +287,7 @@ def run_recsys_demo(
     """Ratings, fold 0 of a 5-fold split: the baselines, soft-impute and ALS (λ tuned on
     held-out training ratings) and their unrolled networks; then top-N from the same data's
     implicit feedback (`unrolled.demos.top_n`): graph-filter-net beside BPR-MF and one user's
-    two top-10 lists. Each of the three networks trains ``seconds / 3``; the tables are
+    two top-10 lists. Each of the five networks trains ``seconds / 5``; the tables are
     printed and written to ``run_dir/recsys.json``.
 
     Args:
@@ -260,9 +309,9 @@ def run_recsys_demo(
     else:
         name = repr(ratings)
     p = RatingCompletion(ratings, fold=0, seed=seed)
-    log(f"{name}, fold 1 of 5: {p!r}; each unrolled network trains {seconds / 3:g} s")
+    log(f"{name}, fold 1 of 5: {p!r}; each unrolled network trains {seconds / 5:g} s")
     results = compare(
-        p, seconds / 3, SOFT_IMPUTE, ALS_SETTINGS, mf_epochs=mf_epochs, log=log, train=train
+        p, seconds / 5, SOFT_IMPUTE, ALS_SETTINGS, mf_epochs=mf_epochs, log=log, train=train
     )
     log(f"{'method':<34}{'RMSE':>8}{'MAE':>8}{'Rec@10':>8}{'NDCG@10':>8}  depth")
     for key, label in LABELS.items():
@@ -276,7 +325,7 @@ def run_recsys_demo(
         ranked = "".join(f"{r[k]:>8.4f}" if k in r else f"{'':>8}" for k in RANKING)
         log(f"{label:<34}{r['rmse']:>8.4f}{r['mae']:>8.4f}{ranked}  {depth}")
     log("")
-    top = top_n_demo(ratings, seconds / 3, seed=seed, log=log, train=train)
+    top = top_n_demo(ratings, seconds / 5, seed=seed, log=log, train=train)
     path = Path(run_dir)
     path.mkdir(parents=True, exist_ok=True)
     saved = {"data": name, "results": results, "top_n": top}

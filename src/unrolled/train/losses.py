@@ -12,11 +12,12 @@
     The mean squared error over all entries (Borgerding's and Chen et al.'s ``l2_loss``, up to a
     constant factor).
 ``"softmax"``
-    A ranking loss for scores ``x̂`` of items and 0/1 relevance ``x``: the multinomial
-    log-likelihood of each sample's relevant items under ``softmax(x̂_i)`` over its observed
-    entries, ``−Σ_j x_ij log softmax(x̂_i)_j / Σ_j x_ij`` (Liang et al. 2018's Mult-VAE
-    likelihood; sampled-softmax training of recommenders with every negative), averaged over
-    the samples with a relevant item.
+    A ranking loss for scores ``x̂`` of items and 0/1 relevance ``x``, a list per row of the
+    last dimension (a user's items): the multinomial log-likelihood of each list's relevant
+    items under ``softmax(x̂_u)`` over its observed entries,
+    ``−Σ_j x_uj log softmax(x̂_u)_j / Σ_j x_uj`` (Liang et al. 2018's Mult-VAE likelihood;
+    sampled-softmax training of recommenders with every negative), averaged over the lists
+    with a relevant item.
 
 Unobserved targets: an entry of ``x`` that is NaN is not part of the truth (a rating nobody
 gave; matrix completion trains on the held-out entries of the observed ones only). Every loss
@@ -83,17 +84,22 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
 
 
 def _softmax_losses(x_hat: Tensor, x: Tensor) -> Tensor:
-    """``"softmax"``: ``(L,)`` from ``x_hat`` ``(L, B, *shape)`` and ``x`` ``(B, *shape)``."""
-    L, B = x_hat.shape[0], x.shape[0]
-    observed = ~torch.isnan(x).reshape(B, -1)
-    relevant = torch.where(observed, x.reshape(B, -1), torch.zeros_like(observed, dtype=x.dtype))
-    scores = x_hat.reshape(L, B, -1).masked_fill(~observed, -torch.inf)
+    """``"softmax"``: ``(L,)`` from ``x_hat`` ``(L, B, *shape)`` and ``x`` ``(B, *shape)``, a
+    list per row of the last dimension (a user's items)."""
+    L, items = x_hat.shape[0], x.shape[-1]
+    observed = ~torch.isnan(x).reshape(-1, items)
+    relevant = torch.where(
+        observed, x.reshape(-1, items), torch.zeros_like(observed, dtype=x.dtype)
+    )
+    # the dtype's lowest, not −inf: a list with nothing observed stays finite (and its gradient)
+    lowest = torch.finfo(x_hat.dtype).min
+    scores = x_hat.reshape(L, -1, items).masked_fill(~observed, lowest)
     log_p = torch.log_softmax(scores, dim=-1).masked_fill(~observed, 0.0)
     count = relevant.sum(-1)
     valid = count > 0
-    per_sample = -(relevant * log_p).sum(-1) / count.clamp_min(1)  # (L, B)
-    per_sample = torch.where(valid, per_sample, torch.zeros_like(per_sample))
-    return per_sample.sum(-1) / valid.sum().clamp_min(1)
+    per_list = -(relevant * log_p).sum(-1) / count.clamp_min(1)  # (L, lists)
+    per_list = torch.where(valid, per_list, torch.zeros_like(per_list))
+    return per_list.sum(-1) / valid.sum().clamp_min(1)
 
 
 def _operator_args(A: Any) -> tuple[Any, ...]:
