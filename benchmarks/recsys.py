@@ -4,7 +4,9 @@ Ratings (``--part rating``, the default): 5-fold cross-validation, RMSE, MAE, Re
 NDCG@10 of the unrolled soft-impute and ALS next to their classical algorithms, biased MF by SGD,
 the baseline biases and the global mean, beside Surprise's published numbers; and how many layers
 the unrolled networks use against the iterations their classical algorithms need to reach their
-best.
+best. Then the same split as a ranking problem (``RatingCompletion.with_target("ranking")``): ALS
+with the unrated entries weighted (Steck 2010, its weight and imputed rating tuned on validation
+Recall@10), and both networks trained with the softmax ranking loss, their RMSE beside.
 
 Ranking (``--part ranking``): top-N from implicit feedback on the temporal split, graph-filter-net
 at each propagation depth K beside the classical graph filters, popularity, item-kNN, BPR-MF and,
