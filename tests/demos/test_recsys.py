@@ -74,6 +74,12 @@ def test_top_n_ranks_unrated_items_and_counts_liked_test_ratings():
     worst = scoring.scores(x, p, ranked=True)
     assert worst["recall@10"] < 0.1 and worst["ndcg@10"] < 0.1
     assert set(scoring.scores(x, p)) == {"rmse", "mae"}
+    # the ranking problem's own metric scores the same lists
+    ranking = p.with_target("ranking")
+    for x_hat in (x, torch.randn_like(x)):
+        listed = scoring.scores(x_hat, p, ranked=True)
+        assert abs(ranking.metric(x_hat, ranking.test[0]) - listed["recall@10"]) < 1e-6
+        assert abs(ranking.extra_metrics[0](x_hat, ranking.test[0]) - listed["ndcg@10"]) < 1e-6
 
 
 def test_the_demo_falls_back_to_synthetic_ratings_and_says_so(tmp_path, monkeypatch):

@@ -250,15 +250,19 @@ def _line(title: str, results: dict[str, Any]) -> str:
 
 
 def summarise(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and standard deviation over folds of every method's RMSE, MAE and time."""
+    """Mean and standard deviation over folds of every method's RMSE, MAE, Recall, NDCG and
+    time; for the networks, also of their untrained scores (``untrained_rmse``, ...)."""
     out: dict[str, Any] = {}
     for name in LABELS:
         runs = [f[name] for f in folds if name in f]
         if not runs:
             continue
+        runs = [{**r, **{f"untrained_{k}": v for k, v in r.get("untrained", {}).items()}}
+                for r in runs]  # fmt: skip
         entry: dict[str, Any] = {"label": LABELS[name], "folds": len(runs)}
-        for key in ("rmse", "mae", *RANKING, "best_rmse", "iterations_to_best", "layers",
-                    "seconds", "tuning_seconds", "train_seconds"):  # fmt: skip
+        scored = ("rmse", "mae", *RANKING)
+        for key in (*scored, "best_rmse", "iterations_to_best", "layers", "seconds",
+                    "tuning_seconds", "train_seconds", *(f"untrained_{k}" for k in scored)):  # fmt: skip
             values = [r[key] for r in runs if key in r]
             if values:
                 mean = sum(values) / len(values)
