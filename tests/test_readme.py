@@ -108,7 +108,7 @@ def test_mimo_example_runs():
 
 
 def test_recommendation_example_runs():
-    example = block("guide/recommendation.md", '"als-net"')
+    example = block("guide/recommendation.md", 'loss="mse"')
     torch.manual_seed(0)
     namespace = run(example, "docs/guide/recommendation.md")
     problem = namespace["problem"]
@@ -116,6 +116,14 @@ def test_recommendation_example_runs():
     mean = float(problem.train_ratings.values.mean())
     global_mean = float(((torch.from_numpy(t.values) - mean) ** 2).mean().sqrt())
     assert namespace["test_rmse"] < 0.9 * global_mean  # the factorisation predicts unseen ratings
+
+
+def test_rating_ranking_example_runs():
+    example = block("guide/recommendation.md", 'target="ranking"')
+    torch.manual_seed(0)
+    namespace = run(example, "docs/guide/recommendation.md")
+    assert set(namespace["net"].param_values()) >= {"missing_weight", "missing_value"}
+    assert 0 < namespace["recall"] <= 1
 
 
 def test_implicit_ranking_example_runs():

@@ -21,7 +21,7 @@ LAYERS = 6
 #: ratings; EM a nonnegative matrix and counts; graph propagation an item graph; the rest take
 #: any matrix.
 MIMO = {"oamp", "mimo-amp"}
-RATINGS = {"soft-impute", "als"}
+RATINGS = {"soft-impute", "als", "als-mnar"}
 COUNTS = {"mlem", "osem"}
 #: Graph propagation: a user's interactions on the item graph.
 GRAPH = {"graph-filter", "ppr"}

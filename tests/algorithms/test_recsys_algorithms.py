@@ -9,7 +9,7 @@ import torch
 
 import unrolled as ur
 from tests.conftest import ratings_problem, sparse_problem
-from unrolled.algorithms import ALS, SoftImpute
+from unrolled.algorithms import ALS, ALSMNAR, SoftImpute
 from unrolled.data import RatingCompletion, synthetic_ratings
 from unrolled.recsys import rating_biases
 
@@ -61,7 +61,8 @@ def als_objective(state, lam, missing_weight=0.0, missing_value=0.0):
 @pytest.mark.parametrize("missing", [(0.0, -1.0), (0.3, -1.5)], ids=["als-wr", "weighted"])
 def test_als_half_steps_minimise_their_blocks_exactly(missing):
     A, _, y = ratings_problem(m=15, n=20)
-    als = ALS(rank=3, missing_weight=missing[0], missing_value=missing[1])
+    w, v = missing
+    als = ALSMNAR(rank=3, missing_weight=w, missing_value=v) if w else ALS(rank=3)
     values = als.defaults(A)
     state = als.init(y, A)
     previous = float("inf")
@@ -115,9 +116,8 @@ def test_weighting_the_unrated_entries_ranks_what_users_rate_first():
         x = algorithm.run(y, A, iterations=10)[0].masked_fill(p.mask, -torch.inf)
         return float(x.argsort(-1, descending=True).argsort(-1)[u, i].double().mean())
 
-    assert test_rank(ALS(rank=5, missing_weight=0.1, missing_value=-2.0)) < 0.8 * test_rank(
-        ALS(rank=5)
-    )
+    weighted = ALSMNAR(rank=5, missing_weight=0.1, missing_value=-2.0)
+    assert test_rank(weighted) < 0.8 * test_rank(ALS(rank=5))
 
 
 @pytest.mark.parametrize("missing_weight", [0.0, 0.05])
@@ -125,9 +125,11 @@ def test_als_net_before_training_is_its_als(missing_weight):
     A, _, y = ratings_problem()
     net = ur.create("als-net", operator=A, layers=3, rank=4, missing_weight=missing_weight,
                     missing_value=-2.0).double()  # fmt: skip
-    expected = ALS(rank=4, missing_weight=missing_weight, missing_value=-2.0).run(
-        y, A, iterations=3
-    )
+    classical = (
+        ALSMNAR(rank=4, missing_weight=missing_weight, missing_value=-2.0) if missing_weight
+        else ALS(rank=4)
+    )  # fmt: skip
+    expected = classical.run(y, A, iterations=3)
     torch.testing.assert_close(net(y), expected, rtol=1e-10, atol=1e-10)
     learned = {"reg", "damping"} | (
         {"missing_weight", "missing_value"} if missing_weight else set()

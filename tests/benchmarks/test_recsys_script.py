@@ -23,7 +23,8 @@ def _ratings_file(tmp_path):
 def test_a_fold_runs_merges_and_tabulates(tmp_path, monkeypatch, capsys):
     bench = load("recsys")
     small_si = {"rank": 4, "grid": (0.3,), "iterations": 5, "layers": 2, "lr": 1e-2}
-    small_als = {"rank": 3, "grid": (0.1,), "iterations": 4, "layers": 2, "lr": 1e-2}
+    small_als = {"rank": 3, "grid": (0.1,), "iterations": 4, "layers": 2, "lr": 1e-2,
+                 "missing_grid": ((0.3, -3.0),)}  # fmt: skip
     monkeypatch.setattr(bench, "SOFT_IMPUTE", small_si)
     monkeypatch.setattr(bench, "ALS_SETTINGS", small_als)
     path = _ratings_file(tmp_path)
@@ -37,6 +38,7 @@ def test_a_fold_runs_merges_and_tabulates(tmp_path, monkeypatch, capsys):
     assert data["summary"]["biased-mf"]["rmse"] > 0
     table = capsys.readouterr().out
     assert "unrolled ALS (ours)" in table and "SVD 0.934" in table and "NDCG@10" in table
+    assert "unrolled ALS, unrated weighted, ranking loss (ours)" in table
     assert 0 <= saved["summary"]["als-net"]["ndcg@10"] <= 1
     assert bench.main(["--table", "--out", str(out)])["summary"] == saved["summary"]
 

@@ -3,6 +3,7 @@
 from ._steps import adjoint_start, zero_start
 from .admm import ADMM
 from .als import ALS
+from .als_mnar import ALSMNAR
 from .amp import AMP
 from .cg import CG
 from .fista import FISTA
@@ -21,6 +22,7 @@ from .soft_impute import SoftImpute
 __all__ = [
     "ADMM",
     "ALS",
+    "ALSMNAR",
     "AMP",
     "CG",
     "FISTA",

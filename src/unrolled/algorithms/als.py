@@ -52,21 +52,12 @@ class ALS(Algorithm):
         (q_i, c_i) ← the same over the users who rated i, with the new (p_u, b_u)
         (P, Q)     ← correct(P, Q)
 
-    With a missing-data weight ``w_m > 0`` every unrated entry joins the sums as a rating of
-    ``μ + r_m`` with weight ``w_m`` (Steck 2010, "Training and testing of recommender systems on
-    data missing not at random", the AllRank model): ratings are not missing at random (users
-    rate what they like), and pulling the unrated entries down ranks the items a user would
-    take above those nobody takes, which a fit to the observed ratings alone leaves to chance.
-    ``w_m = 0`` is ALS-WR.
-
     The objective is non-convex (bilinear), yet each half-step is a closed-form least-squares
     solve: unrolling is not limited to convex problems. μ is the mean observed rating; the start
     is ``Q = V√s`` from a rank-k truncated SVD of the centred ratings (a fixed cosine basis
     refined by ``start_iterations`` power steps, so no random generator), biases 0.
 
-    Params: ``reg`` λ, ``damping`` ω (1: plain ALS; below 1 damps, above over-relaxes),
-    ``missing_weight`` w_m in [0, 1] (0: the unrated entries do not count), ``missing_value`` r_m
-    (the rating imputed to them, relative to μ).
+    Params: ``reg`` λ, ``damping`` ω (1: plain ALS; below 1 damps, above over-relaxes).
     Slot: ``correct(P, Q) -> (P, Q)``, applied after each layer; classically the identity.
 
     Args:
@@ -80,10 +71,6 @@ class ALS(Algorithm):
 
     reg = Param(0.05, positive=True, doc="λ, the ridge weight per rating")
     damping = Param(1.0, between=(0.0, 2.0), doc="ω, the weight of the new solution")
-    missing_weight = Param(
-        0.0, between=(0.0, 1.0), doc="w_m, the weight of every unrated entry (0: none)"
-    )
-    missing_value = Param(-1.0, doc="r_m, the rating imputed to unrated entries, minus μ")
     correct = Slot(keep_factors, doc="correct(P, Q) -> (P, Q), after each layer")
 
     def __init__(self, rank: int = 16, start_iterations: int = 3, **overrides: Any) -> None:
@@ -109,10 +96,7 @@ class ALS(Algorithm):
     def update(self, state: ALSState, y: Tensor, A: Any, p: Layer) -> ALSState:
         P, Q, b, c, R, W, _, n_user, n_item = state
         w = p.damping
-        # the unrated entries as ratings of μ + r_m with weight w_m (exactly W, R when w_m = 0)
-        unrated = 1 - W
-        R = R + unrated * p.missing_value
-        W = W + unrated * p.missing_weight
+        R, W = self.weighted(R, W, p)
         ones_i = Q.new_ones(*Q.shape[:-1], 1)
         user = _ridge(R - c[:, None, :], W, torch.cat([Q, ones_i], -1), p.reg, n_user)
         P, b = (1 - w) * P + w * user[..., :-1], (1 - w) * b + w * user[..., -1]
@@ -122,6 +106,11 @@ class ALS(Algorithm):
         Q, c = (1 - w) * Q + w * item[..., :-1], (1 - w) * c + w * item[..., -1]
         P, Q = p.correct(P, Q)
         return state._replace(P=P, Q=Q, b=b, c=c)
+
+    def weighted(self, R: Tensor, W: Tensor, p: Layer) -> tuple[Tensor, Tensor]:
+        """The targets and weights of every entry, ``(B, U, I)`` each: the observed ratings
+        (minus μ) with weight 1, the rest with weight 0 (`ALSMNAR` weighs them too)."""
+        return R, W
 
     def output(self, state: ALSState) -> Tensor:
         P, Q, b, c, _, _, mu, _, _ = state

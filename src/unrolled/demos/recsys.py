@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..algorithms import ALS, SoftImpute
+from ..algorithms import ALS, ALSMNAR, SoftImpute
 from ..analysis.recsys import RANKING, iterate, rmse_observed, scores
 from ..core import Algorithm, create
 from ..data import RatingCompletion, Ratings, movielens_100k_path, synthetic_ratings
@@ -227,7 +227,7 @@ def compare(
     reg = out["als"]["chosen"]
     out["als-missing"] = classical(
         "als-missing",
-        lambda v: ALS(rank=als["rank"], reg=reg, missing_weight=v[0], missing_value=v[1]),
+        lambda v: ALSMNAR(rank=als["rank"], reg=reg, missing_weight=v[0], missing_value=v[1]),
         als["missing_grid"], ranking, als["iterations"],
     )  # fmt: skip
     w, v = out["als-missing"]["chosen"]

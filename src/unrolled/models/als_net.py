@@ -8,6 +8,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from ..algorithms.als import ALS
+from ..algorithms.als_mnar import ALSMNAR
 from ..core import Recipe, register, unroll
 from ..recsys import check_sampling_operator
 
@@ -53,14 +54,15 @@ def als_net(
     rank: int = 16,
     reg: float = 0.05,
     missing_weight: float = 0.0,
-    missing_value: float = -1.0,
+    missing_value: float = -3.0,
     correction: bool = False,
     backprop: str = "full",
 ) -> Any:
     """`unrolled.algorithms.ALS` (ALS-WR, Zhou et al. 2008) unrolled, its ridge weight λ_t and
-    damping ω_t learned per layer; with ``missing_weight`` w_m > 0, Steck's (2010) weighted
-    ALS, the unrated entries counted as ratings of μ + r_m with weight w_m, both learned per
-    layer too; with ``correction``, a `FactorCorrection` per layer after each half-step pair:
+    damping ω_t learned per layer; with ``missing_weight`` w_m > 0, `unrolled.algorithms.ALSMNAR`
+    (Steck 2010), the unrated entries counted as ratings of μ + r_m with weight w_m, both
+    learned per layer too; with ``correction``, a `FactorCorrection` per layer after each
+    half-step pair:
 
         (p_u, b_u) ← (1 − ω_t)(p_u, b_u) + ω_t · ridge_u(λ_t),   (q_i, c_i) likewise,
         (P, Q) ← correct_t(P, Q)
@@ -81,8 +83,8 @@ def als_net(
         rank: k, the number of factors.
         reg: the classical λ the layers start from.
         missing_weight: w_m in [0, 1) the layers start from; 0 (the default) leaves the
-            unrated entries out, unlearned (ALS-WR). A ranking model wants it (train on
-            ``RatingCompletion(target="ranking")`` with ``loss="softmax"``).
+            unrated entries out (`ALS`, ALS-WR). A ranking model wants it (`ALSMNAR`'s 0.3;
+            train on ``RatingCompletion(target="ranking")`` with ``loss="softmax"``).
         missing_value: r_m, the rating imputed to unrated entries, relative to the mean.
         correction: learn a `FactorCorrection` per layer.
         backprop: ``"full"`` or ``"checkpoint"``.
@@ -94,12 +96,14 @@ def als_net(
     if not 0 <= missing_weight < 1:
         raise ValueError(f"missing_weight: expected a weight in [0, 1), got {missing_weight!r}")
     replace = {"correct": lambda k: FactorCorrection(rank)} if correction else None
-    # w_m = 0 sits on its bound, where a sigmoid-parametrised value cannot move: not learned
-    missing = ("missing_weight", "missing_value") if missing_weight > 0 else ()
+    algorithm, learn = ALS(rank=rank, reg=reg), ("reg", "damping")
+    if missing_weight > 0:
+        missing = {"missing_weight": missing_weight, "missing_value": missing_value}
+        algorithm, learn = ALSMNAR(rank=rank, reg=reg, **missing), (*learn, *missing)
     return unroll(
-        ALS(rank=rank, reg=reg, missing_weight=missing_weight, missing_value=missing_value),
+        algorithm,
         layers,
-        learn=("reg", "damping", *missing),
+        learn=learn,
         replace=replace,
         operator=operator,
         backprop=backprop,
