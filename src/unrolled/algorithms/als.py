@@ -31,7 +31,8 @@ def keep_factors(P: Tensor, Q: Tensor) -> tuple[Tensor, Tensor]:
 
 def _ridge(R: Tensor, W: Tensor, F: Tensor, reg: Tensor, count: Tensor) -> Tensor:
     """Row u of the result solves ``min_z Σ_j W_uj (R_uj − F_jᵀz)² + reg·n_u‖z‖²`` (``W`` the
-    weight of each entry, ``count`` n_u ``(B, U)``): ``R``, ``W`` ``(B, U, J)``, ``F`` ``(B, J, d)``; ``(B, U, d)``."""
+    weight of each entry, ``count`` n_u ``(B, U)``): ``R``, ``W`` ``(B, U, J)``, ``F``
+    ``(B, J, d)``; ``(B, U, d)``."""
     d = F.shape[-1]
     outer = (F[..., :, None] * F[..., None, :]).flatten(-2)  # (B, J, d²)
     gram = (W @ outer).unflatten(-1, (d, d))  # (B, U, d, d)

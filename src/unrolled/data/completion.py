@@ -78,8 +78,8 @@ class RatingCompletion(DeviceStream, Problem):
     `unrolled.train.losses`), or with ``target="ranking"`` the relevance above. ``inputs()`` is
     ``(y, A)`` with every training rating, for predicting the test ratings: `test` is
     ``(x, y, A)`` with ``x`` ``(1, U, I)`` the test ratings (NaN elsewhere; or their relevance,
-    NaN at the training ratings) and ``(y, A)`` these inputs. ``train_ratings`` and ``test_ratings``
-    are the split's `Ratings`.
+    NaN at the training ratings) and ``(y, A)`` these inputs. ``train_ratings`` and
+    ``test_ratings`` are the split's `Ratings`.
 
     Scored by RMSE over the held-out ratings, predictions clipped to the training ratings' scale
     (as Surprise does), MAE beside it; the baseline is the regularised user and item biases

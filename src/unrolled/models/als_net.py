@@ -68,9 +68,9 @@ def als_net(
         (P, Q) ← correct_t(P, Q)
 
     They start at λ = ``reg``, ω = 1, ``missing_weight``, ``missing_value`` and the identity:
-    the untrained network is ALS with those values. Learned,
-    the layers can regularise hard while the factors are far off and less once they settle,
-    which a fixed λ cannot.
+    the untrained network is `ALS` (or `ALSMNAR`) with those values. Learned, the layers can
+    regularise hard while the factors are far off and less once they settle, which a fixed λ
+    cannot.
 
     Departures from the paper: the paper has no learned version; the per-layer λ, damping and
     correction are ours. The iteration adds user and item biases as one more factor each, and
