@@ -178,3 +178,12 @@ def test_graph_filter_and_ppr_are_their_closed_forms():
     torch.testing.assert_close(GraphFilter().run(y, A, iterations=3), sum(powers))
     fixed = 0.1 * y @ torch.linalg.inv(torch.eye(20, dtype=P.dtype) - 0.9 * P)
     torch.testing.assert_close(PPRPropagation().run(y, A, iterations=300), fixed)
+
+
+@pytest.mark.parametrize("name", ["als-net", "soft-impute-net"])
+def test_the_recipe_trains_on_the_loss_the_target_asks_for(name):
+    ratings = synthetic_ratings(40, 60, density=0.2, seed=1)
+    p = RatingCompletion(ratings, seed=1)
+    net = ur.create(name, operator=p.operator, layers=1, rank=3)
+    assert net.recipe.resolve(net, p)["loss"] == "mse"
+    assert net.recipe.resolve(net, p.with_target("ranking"))["loss"] == "softmax"

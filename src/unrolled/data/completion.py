@@ -3,14 +3,13 @@ an evaluation split whose test ratings never reach training."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from ..core import register
-from ..core.checks import choice, positive_int
+from ..core.checks import choice, is_real, positive_int
 from ..metrics import Metric, ndcg_metric, rating_metric, recall_metric
 from ..ops import Inpainting
 from ..recsys import rating_biases
@@ -101,7 +100,7 @@ class RatingCompletion(DeviceStream, Problem):
     ) -> None:
         self.ratings = load_dataset(ratings)
         self.target = choice(target, "target", TARGETS)
-        if not isinstance(liked, int | float) or not math.isfinite(liked):
+        if not is_real(liked):
             raise ValueError(f"liked: expected a finite rating, got {liked!r}")
         self.liked, self.top_k = float(liked), positive_int(top_k, "top_k")
         if split not in SPLITS:

@@ -143,8 +143,8 @@ def unrolled(
         before = scores(net(y, A), p, ranked=p.target == "ranking")
     steps: list[int] = []
     t0 = time.perf_counter()
-    loss = "softmax" if p.target == "ranking" else "mse"
-    fit(net, p, schedule="end-to-end", loss=loss, lr=lr, batch_size=1, max_seconds=seconds,
+    # the loss follows the problem's target (the recipe's, `unrolled.models.als_net.target_loss`)
+    fit(net, p, schedule="end-to-end", lr=lr, batch_size=1, max_seconds=seconds,
         eval_every=10, patience=None, min_delta=1e-4, progress=False,
         callback=lambda info: steps.append(info["step"]), **(train or {}))  # fmt: skip
     train_seconds = time.perf_counter() - t0
