@@ -3,6 +3,7 @@ hide some of a user's history, and the ranking metric and loss that score them."
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -54,6 +55,38 @@ def test_samples_hide_some_of_a_history_and_show_the_rest():
     assert torch.equal(torch.isnan(x), y > 0)
     again = ImplicitRanking(synthetic_ratings(50, 40, density=0.3, seed=4), positive=None, seed=1)
     assert torch.equal(again.sample(64)[1], y)  # seeded
+
+
+def test_latest_samples_hide_each_users_most_recent_interactions():
+    p = ImplicitRanking(synthetic_ratings(50, 40, density=0.3, seed=4), positive=None, seed=1)
+    assert p.hide == "latest"  # the temporal split's default
+    train = p.parts["train"]
+    x, y = p.sample(64)
+    matches = 0
+    for row_x, row_y in zip(x, y, strict=True):
+        history = torch.clamp(row_y + (row_x == 1).float(), max=1)
+        users = torch.nonzero((p.R == history).all(1))[:, 0]
+        if len(users) != 1:
+            continue  # two users with one history: cannot tell whose
+        mine = train.users == int(users[0])
+        times = dict(zip(train.items[mine].tolist(), train.timestamps[mine].tolist(), strict=True))
+        hidden = [times[int(i)] for i in torch.nonzero(row_x == 1)[:, 0]]
+        shown = [times[int(i)] for i in torch.nonzero(row_y > 0)[:, 0]]
+        assert min(hidden) >= max(shown)
+        assert len(hidden) <= math.ceil(p.holdout * len(times))
+        matches += 1
+    assert matches > 32
+
+
+def test_hide_is_checked_and_random_on_the_random_split():
+    ratings = synthetic_ratings(40, 30, density=0.3, seed=5)
+    assert ImplicitRanking(ratings, positive=None, split="random").hide == "random"
+    assert ImplicitRanking(ratings, positive=None, hide="random").hide == "random"
+    with pytest.raises(ValueError, match="hide"):
+        ImplicitRanking(ratings, positive=None, hide="oldest")
+    untimed = dataclasses.replace(ratings, timestamps=None)
+    with pytest.raises(ValueError, match="timestamps"):
+        ImplicitRanking(untimed, positive=None, split="random", hide="latest")
 
 
 def test_recall_and_the_softmax_loss():
