@@ -194,16 +194,26 @@ SCALAR_SETTINGS: dict[str, Any] = {
 
 
 def annealed_recipe(
-    *, loss: str, lr: float, batch_size: int, notes: str, clip: float | None = None
+    *,
+    loss: str,
+    lr: float,
+    batch_size: int,
+    notes: str,
+    clip: float | None = None,
+    restore_best: bool = True,
 ) -> Recipe:
     """A recipe (`unrolled.Recipe`) that trains every layer together on the last layer's
     output (end to end) for the whole budget, Adam's rate annealed by a cosine and no early
     stopping (without a budget: a constant rate and the library's patience): what the imaging,
     MIMO and recommendation models use, with their own loss, rate, batch and, where the
-    authors clip the global gradient norm, ``clip``."""
+    authors clip the global gradient norm, ``clip``. ``restore_best=False`` keeps the annealed
+    run's last weights instead of its best validated ones (for a validation score noisier than
+    what training changes)."""
     settings = {"schedule": "end-to-end", "loss": loss, "lr": lr, "lr_schedule": "cosine"}
     if clip is not None:
         settings["clip"] = clip
+    if not restore_best:
+        settings["restore_best"] = False
     return Recipe({**settings, "batch_size": batch_size, "patience": None}, notes=notes)
 
 
