@@ -24,7 +24,7 @@ MIMO = {"oamp", "mimo-amp"}
 RATINGS = {"soft-impute", "als", "als-mnar"}
 COUNTS = {"mlem", "osem"}
 #: Graph propagation: a user's interactions on the item graph.
-GRAPH = {"graph-filter", "ppr"}
+GRAPH = {"graph-filter", "ppr", "embedding-propagation"}
 
 
 def example(name, **kwargs):
@@ -75,8 +75,10 @@ def test_update_gradcheck(name):
         state = alg.update(state, y, A, ur.Layer(values, t))
     leaves, spec = tree_flatten(state)
     is_tensor = [isinstance(v, torch.Tensor) for v in leaves]
-    params = {
-        n: torch.tensor(float(v), dtype=torch.float64) for n, v in values.items() if n in alg.params
+    params = {  # scalars, and the matrices some params are (item embeddings)
+        n: torch.as_tensor(v, dtype=torch.float64).detach().clone()
+        for n, v in values.items()
+        if n in alg.params
     }
     inputs = [v.detach().requires_grad_() for v, t in zip(leaves, is_tensor, strict=True) if t]
     inputs += [p.requires_grad_() for p in params.values()]

@@ -100,6 +100,27 @@ def test_recall_and_the_softmax_loss():
     assert torch.isfinite(layer_losses("softmax", torch.full((1, 3, 4), 1e4), x)).all()
 
 
+def test_bpr_pairs_each_relevant_item_with_an_unseen_negative():
+    x = torch.tensor([[1.0, 0.0, math.nan], [0.0, 1.0, 1.0], [math.nan] * 3, [1.0, 1.0, 1.0]])
+    x_hat = torch.tensor([[[2.0, -1.0, 1e6], [5.0, 0.0, 1.0], [0.0] * 3, [0.0] * 3]])
+    # list 0: its one negative is item 1 (item 2 is seen: never drawn, its score never counts);
+    # list 1: both relevant items meet item 0; lists 2 and 3 have no pair: not counted
+    expected = (
+        torch.nn.functional.softplus(torch.tensor(-3.0))
+        + (
+            torch.nn.functional.softplus(torch.tensor(5.0))
+            + torch.nn.functional.softplus(torch.tensor(4.0))
+        )
+        / 2
+    ) / 2
+    torch.testing.assert_close(layer_losses("bpr", x_hat, x), expected[None])
+    good = torch.tensor([[[5.0, 0, 0], [0, 5, 5], [0.0] * 3, [0.0] * 3]])
+    assert layer_losses("bpr", good, x) < layer_losses("bpr", x_hat, x)
+    scores = torch.randn(2, 4, 3, requires_grad=True)
+    layer_losses("bpr", scores, x).sum().backward()
+    assert torch.isfinite(scores.grad).all()
+
+
 def test_ranking_scores_a_list_per_row_of_the_last_dimension():
     """A rating matrix per sample ``(B, U, I)`` is U lists, as ``(B·U, I)`` would be: never
     one list of U·I entries."""

@@ -6,6 +6,7 @@ from .als import ALS
 from .als_mnar import ALSMNAR
 from .amp import AMP
 from .cg import CG
+from .embedding_propagation import EmbeddingPropagation
 from .fista import FISTA
 from .gd import GD
 from .graph_filter import GraphFilter
@@ -35,6 +36,7 @@ __all__ = [
     "OSEM",
     "PDHG",
     "SBL",
+    "EmbeddingPropagation",
     "GraphFilter",
     "PPRPropagation",
     "QuadraticMAP",

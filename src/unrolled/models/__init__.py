@@ -31,6 +31,7 @@ from .em_net import FBSEMStep, em_net
 from .graph_filter_net import graph_filter_net
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
+from .lightgcn import lightgcn
 from .lista import LISTACPIteration, LISTAIteration, lista, lista_cp, lista_cpss, step_lista
 from .mlp import MLP
 from .mmnet import MMNetIteration, mmnet
@@ -82,6 +83,7 @@ __all__ = [
     "ista_net_plus",
     "lamp",
     "learned_primal_dual",
+    "lightgcn",
     "lista",
     "lista_cp",
     "lista_cpss",

@@ -18,6 +18,12 @@
     ``−Σ_j x_uj log softmax(x̂_u)_j / Σ_j x_uj`` (Liang et al. 2018's Mult-VAE likelihood;
     sampled-softmax training of recommenders with every negative), averaged over the lists
     with a relevant item.
+``"bpr"``
+    Bayesian personalised ranking (Rendle et al. 2009), the same lists and relevance: each
+    relevant item ``p`` of a list is paired with one negative ``n`` drawn uniformly from the
+    list's other observed entries, on the scores' device from torch's generator there (seeded by
+    `fit`), and scores ``−log σ(x̂_up − x̂_un)``; the mean over a list's pairs, averaged over the
+    lists with a relevant item and a negative. LightGCN's loss (He et al. 2020).
 
 Unobserved targets: an entry of ``x`` that is NaN is not part of the truth (a rating nobody
 gave; matrix completion trains on the held-out entries of the observed ones only). Every loss
@@ -38,7 +44,7 @@ from torch import Tensor, nn
 
 from ..metrics import Metric, nmse_db_metric
 
-LOSSES = ("nmse_db", "nmse", "mse", "softmax")
+LOSSES = ("nmse_db", "nmse", "mse", "softmax", "bpr")
 
 
 def _abs2(t: Tensor) -> Tensor:
@@ -72,6 +78,8 @@ def layer_losses(name: str, x_hat: Tensor, x: Tensor) -> Tensor:
     """
     if name == "softmax":
         return _softmax_losses(x_hat, x)
+    if name == "bpr":
+        return _bpr_losses(x_hat, x)
     error, power, entries = _error_and_power(x_hat, x)  # (L, B), (B,), (B,)
     if name == "mse":
         return (error / entries.clamp_min(1)).mean(-1)
@@ -99,6 +107,27 @@ def _softmax_losses(x_hat: Tensor, x: Tensor) -> Tensor:
     valid = count > 0
     per_list = -(relevant * log_p).sum(-1) / count.clamp_min(1)  # (L, lists)
     per_list = torch.where(valid, per_list, torch.zeros_like(per_list))
+    return per_list.sum(-1) / valid.sum().clamp_min(1)
+
+
+def _bpr_losses(x_hat: Tensor, x: Tensor) -> Tensor:
+    """``"bpr"``: ``(L,)`` from ``x_hat`` ``(L, B, *shape)`` and ``x`` ``(B, *shape)``, a list
+    per row of the last dimension, one sampled negative per relevant item."""
+    L, items = x_hat.shape[0], x.shape[-1]
+    observed = ~torch.isnan(x).reshape(-1, items)
+    relevant = observed & (x.reshape(-1, items) > 0)
+    negative = observed & ~relevant
+    count = negative.sum(-1, keepdim=True)
+    valid = relevant.any(-1) & (count[:, 0] > 0)
+    # the j-th negative of a list, j uniform: the first index where the running count of its
+    # negatives passes j (torch.multinomial took 2.4 times as long on 256 lists of 1682)
+    j = torch.floor(torch.rand(negative.shape, device=x.device) * count).clamp_max(count - 1)
+    running = negative.cumsum(-1, dtype=torch.int64)
+    drawn = torch.searchsorted(running, j.to(torch.int64) + 1).clamp_max(items - 1)
+    scores = x_hat.reshape(L, -1, items)
+    margin = scores - scores.gather(-1, drawn.expand(L, -1, -1))  # x̂_up − x̂_un
+    pairs = relevant & valid[:, None]
+    per_list = (nn.functional.softplus(-margin) * pairs).sum(-1) / pairs.sum(-1).clamp_min(1)
     return per_list.sum(-1) / valid.sum().clamp_min(1)
 
 
