@@ -64,6 +64,7 @@ def test_the_ranking_part_tunes_on_validation_and_picks_the_depth_there(
     validation = {K: sum(s["graph-filter-net"][K]["validation_recall_at_20"]
                          for s in data["seeds"].values()) for K in ("1", "2")}  # fmt: skip
     assert summary["graph-filter-net"]["depth"] == int(max(validation, key=validation.get))
+    assert summary["lightgcn"]["depth"] in (1, 2) and 0 <= summary["lightgcn"]["recall@20"] <= 1
     text = capsys.readouterr().out
     assert (
         "graph-filter-net" in text

@@ -62,7 +62,7 @@ def test_latest_samples_hide_each_users_most_recent_interactions():
     assert p.hide == "latest"  # the temporal split's default
     train = p.parts["train"]
     x, y = p.sample(64)
-    matches = 0
+    matches, counts = 0, set()
     for row_x, row_y in zip(x, y, strict=True):
         history = torch.clamp(row_y + (row_x == 1).float(), max=1)
         users = torch.nonzero((p.R == history).all(1))[:, 0]
@@ -74,8 +74,17 @@ def test_latest_samples_hide_each_users_most_recent_interactions():
         shown = [times[int(i)] for i in torch.nonzero(row_y > 0)[:, 0]]
         assert min(hidden) >= max(shown)
         assert len(hidden) <= math.ceil(p.holdout * len(times))
+        counts.add(len(hidden))
         matches += 1
-    assert matches > 32
+    assert matches > 32 and len(counts) > 1  # j is drawn, not fixed
+
+
+def test_latest_hiding_never_hides_a_whole_history():
+    """With a large holdout a two-interaction user still shows its older one."""
+    ratings = synthetic_ratings(40, 30, density=0.3, seed=6)
+    p = ImplicitRanking(ratings, positive=None, holdout=0.9, seed=2)
+    x, y = p.sample(256)
+    assert (y.sum(1) >= 1).all() and ((x == 1).sum(1) >= 1).all()
 
 
 def test_hide_is_checked_and_random_on_the_random_split():
@@ -119,6 +128,24 @@ def test_bpr_pairs_each_relevant_item_with_an_unseen_negative():
     scores = torch.randn(2, 4, 3, requires_grad=True)
     layer_losses("bpr", scores, x).sum().backward()
     assert torch.isfinite(scores.grad).all()
+
+
+def test_bpr_draws_its_negatives_uniformly_among_the_unseen():
+    """At equal scores every draw pushes its negative up by the same amount, so a negative's
+    gradient counts its draws: each of the four unseen items takes a quarter, the seen (NaN)
+    and relevant items none."""
+    torch.manual_seed(0)
+    x = torch.tensor([[0.0, 1.0, 0.0, math.nan, 0.0, 0.0]]).repeat(4000, 1)
+    x_hat = torch.zeros(1, *x.shape, requires_grad=True)
+    layer_losses("bpr", x_hat, x).sum().backward()
+    drawn = x_hat.grad[0].sum(0)  # > 0 at the negatives, in proportion to their draws
+    assert drawn[3] == 0 and drawn[1] < 0
+    share = drawn[[0, 2, 4, 5]] / drawn[[0, 2, 4, 5]].sum()
+    torch.testing.assert_close(share, torch.full((4,), 0.25), atol=0.03, rtol=0)
+    seen = torch.tensor([[[0.0, 0.0, 0.0, -math.inf, 0.0, 0.0]]], requires_grad=True)
+    loss = layer_losses("bpr", seen, x[:1])  # a seen item's score is none of the loss's business
+    loss.sum().backward()
+    assert torch.isfinite(loss).all() and torch.isfinite(seen.grad).all()
 
 
 def test_ranking_scores_a_list_per_row_of_the_last_dimension():

@@ -34,6 +34,15 @@ def spectral_embedding(A: Any, dim: int) -> Tensor:
     return vectors[:, -embedding_size(A, dim) :].flip(-1).contiguous()
 
 
+def _embedding(dim: int) -> Param:
+    """The ``embedding`` Param of d = ``dim``: the graph's leading eigenvectors by default."""
+    return Param(
+        Rule(lambda A: spectral_embedding(A, dim), f"the {dim} leading eigenvectors of P̃"),
+        shape=lambda A: (int(A.in_shape[0]), embedding_size(A, dim)),
+        doc="E (I, d): the item embeddings",
+    )
+
+
 @register("embedding-propagation")
 class EmbeddingPropagation(Algorithm):
     """LightGCN's layer (He et al. 2020, Eq. 7–8) on the item graph ``P̃``
@@ -43,13 +52,18 @@ class EmbeddingPropagation(Algorithm):
 
         F_k = P̃ F_{k−1},   G_k = G_{k−1} + a_k F_k,   x_k = s · (y G_k) G_kᵀ,   F_0 = G_0 = E
 
-    so after K iterations the scores are ``x = s · y S E Eᵀ S``, ``S = Σ_{k=0}^{K} a_k P̃^k``:
-    LightGCN's inner product of the user's and the item's layer sums. A user's layer sum is
-    ``y S E = y G``, its items' sum (P̃ is symmetric), so the history itself is never
-    propagated: a layer costs one ``(I, I)`` by ``(I, d)`` product, whatever the batch. With ``E`` the leading
+    so after K iterations the scores are ``x = s · y S E Eᵀ S``, ``S = I + Σ_{k=1}^{K} a_k P̃^k``:
+    LightGCN's inner product of the user's and the item's layer sums (layer 0 weighs 1: the
+    scale s stands for a common factor). A user's layer sum is ``y S E = y G``, its items' sum
+    (P̃ is symmetric), so the history itself is never propagated: a layer costs one ``(I, I)``
+    by ``(I, d)`` product, and the scores ``(B, d)`` by ``(d, I)``.
+
+    One iteration is two of LightGCN's layers on the bipartite graph (item → user → item):
+    the paper's 3 layers are K = 1 here (a user's layers 1 and 3, an item's 0 and 2), without
+    the terms a user's own free embedding would add. With ``E`` the leading
     eigenvectors of ``P̃`` (the default, `spectral_embedding`) it is the spectral filter
-    ``(Σ_k a_k λ^k)²`` on the ``d`` smoothest item signals; with ``d = I`` a polynomial filter
-    of ``P̃`` of degree 2K.
+    ``(1 + Σ_k a_k λ^k)²`` on the ``d`` smoothest item signals; with ``d = I`` a polynomial
+    filter of ``P̃`` of degree 2K.
 
     Departures from the paper: a user has no free embedding of its own (its layer 0); it is
     the sum of its items' (``y E``), so a user unseen in training is scored from its history
@@ -67,23 +81,16 @@ class EmbeddingPropagation(Algorithm):
     Shapes: ``y`` (B, I) a user's interactions (0/1), ``x`` (B, I) item scores.
     """
 
-    embedding = Param(
-        Rule(lambda A: spectral_embedding(A, 64), "the 64 leading eigenvectors of P̃"),
-        shape=lambda A: (int(A.in_shape[0]), embedding_size(A, 64)),
-        doc="E (I, d): the item embeddings",
-    )
+    embedding = _embedding(64)
     weight = Param(1.0, doc="a_k, the weight of the k-th layer in the layer sums")
     scale = Param(1.0, log=True, doc="s, the scale of the scores (a ranking ignores it)")
 
     def __init__(self, dim: int = 64, **overrides: Any) -> None:
         self.dim = positive_int(dim, "dim")
-        default = Rule(
-            lambda A: spectral_embedding(A, self.dim), f"the {dim} leading eigenvectors of P̃"
-        )
-        super().__init__(**{"embedding": default, **overrides})
-        self.params["embedding"] = self.params["embedding"].with_shape(
-            lambda A: (int(A.in_shape[0]), embedding_size(A, self.dim))
-        )
+        super().__init__(**{k: v for k, v in overrides.items() if k != "embedding"})
+        spec = _embedding(self.dim)  # sized by dim: the class's own is LightGCN's 64
+        default = overrides.get("embedding", spec.default)
+        self.params["embedding"] = spec.with_default(default, "embedding")
 
     def init(self, y: Tensor, A: Any, p: Layer | None = None) -> EmbeddingPropagationState:
         p = Layer(self.defaults(A), 0) if p is None else p

@@ -16,7 +16,7 @@ from ..metrics import Metric, ndcg_metric, recall_metric
 from ..recsys import item_graph
 from .completion import load_dataset
 from .problem import Baseline, DeviceStream, Problem
-from .rating_splits import kfold, temporal_holdout
+from .rating_splits import kfold, rank_from_latest, temporal_holdout
 from .ratings import Ratings
 
 IMPLICIT_SPLITS = ("temporal", "random")
@@ -83,7 +83,7 @@ class ImplicitRanking(DeviceStream, Problem):
         self.split = choice(split, "split", IMPLICIT_SPLITS)
         hide = choice(hide, "hide", HIDE)
         self.hide = ("latest" if self.split == "temporal" else "random") if hide == "auto" else hide
-        if self.hide == "latest" and data.timestamps is None:
+        if hide == "latest" and data.timestamps is None:  # the temporal split says so itself
             raise ValueError(
                 "hide: 'latest' hides each user's latest interactions and needs timestamps, "
                 "got ratings without them"
@@ -163,9 +163,10 @@ class ImplicitRanking(DeviceStream, Problem):
         rows = R[chosen]
         if recency is not None:
             n = rows.sum(1, keepdim=True)
-            most = torch.ceil(self.holdout * n)
+            # at most ⌈holdout·n⌉ (the tolerance keeps 0.2·5 at 1 in float32), never all
+            most = torch.minimum(torch.ceil(self.holdout * n - 1e-4), n - 1)
             j = torch.floor(torch.rand(n.shape, generator=g, device=g.device) * most) + 1
-            hide = (rows > 0) & (recency[chosen] < j)
+            hide = (rows > 0) & (recency[chosen] < j.clamp_max(most))
         else:
             hide = (torch.rand(rows.shape, generator=g, device=g.device) < self.holdout) & (
                 rows > 0
@@ -220,16 +221,19 @@ class ImplicitRanking(DeviceStream, Problem):
 
 
 def _recency(part: Ratings, shape: torch.Size) -> Tensor:
-    """``(U, I)``: 0 at each user's latest interaction in ``part``, 1 at the one before, …, and
-    ``inf`` where the user has none (never hidden as "latest")."""
-    rows = np.arange(len(part))
-    order = np.lexsort((rows, part.timestamps, part.users))  # per user, oldest first
-    users = part.users[order]
+    """``(U, I)``: 0 at each user's latest item in ``part``, 1 at the one before, …, and
+    ``inf`` where the user has none (never hidden as "latest"). A user's repeated item counts
+    once, at its latest time."""
+    order, _ = rank_from_latest(part)
+    users, items = part.users[order], part.items[order]
+    # the latest row of each (user, item): the last in `order`, the first of the reversal
+    _, last = np.unique((users * shape[1] + items)[::-1], return_index=True)
+    keep = np.sort(len(order) - 1 - last)
+    users, items = users[keep], items[keep]
     ends = np.cumsum(np.bincount(users, minlength=shape[0]))
-    from_end = ends[users] - 1 - np.arange(len(order))
+    from_end = ends[users] - 1 - np.arange(len(keep))
     out = torch.full(tuple(shape), torch.inf)
-    # a repeated (user, item) keeps its latest rank: the latest is written last
-    out[torch.from_numpy(users), torch.from_numpy(part.items[order])] = torch.from_numpy(
+    out[torch.from_numpy(users), torch.from_numpy(items)] = torch.from_numpy(
         from_end.astype(np.float32)
     )
     return out

@@ -38,17 +38,27 @@ def temporal_holdout(ratings: Ratings, per_user: int = 1) -> tuple[np.ndarray, n
         sorted int64 (train, test) index arrays.
     """
     per_user = positive_int(per_user, "per_user")
-    if ratings.timestamps is None:
-        raise ValueError("ratings: a temporal hold-out needs timestamps, got ratings without them")
-    rows = np.arange(len(ratings))
-    # users first, then time, then row: each user's ratings end with its latest
-    order = np.lexsort((rows, ratings.timestamps, ratings.users))
-    users = ratings.users[order]
-    counts = np.bincount(users, minlength=ratings.n_users)
-    ends = np.cumsum(counts)
-    rank_from_end = ends[users] - 1 - np.arange(len(order))  # 0 for a user's latest
-    test = (rank_from_end < per_user) & (counts[users] > per_user)
+    order, from_end = rank_from_latest(ratings)
+    counts = np.bincount(ratings.users, minlength=ratings.n_users)
+    test = (from_end < per_user) & (counts[ratings.users[order]] > per_user)
     return np.sort(order[~test]), np.sort(order[test])
 
 
-__all__ = ["kfold", "temporal_holdout"]
+def rank_from_latest(ratings: Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's ratings from its latest back: ``order``, the rows grouped by user and in time
+    within a user (among equal times, the later row is the later), and ``from_end[j]``, 0 for
+    row ``order[j]`` when it is its user's latest, 1 for the one before, ….
+
+    Raises:
+        ValueError: the ratings have no timestamps.
+    """
+    if ratings.timestamps is None:
+        raise ValueError("ratings: a temporal hold-out needs timestamps, got ratings without them")
+    rows = np.arange(len(ratings))
+    order = np.lexsort((rows, ratings.timestamps, ratings.users))
+    users = ratings.users[order]
+    ends = np.cumsum(np.bincount(users, minlength=ratings.n_users))
+    return order, ends[users] - 1 - np.arange(len(order))
+
+
+__all__ = ["kfold", "rank_from_latest", "temporal_holdout"]

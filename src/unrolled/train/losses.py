@@ -19,11 +19,12 @@
     sampled-softmax training of recommenders with every negative), averaged over the lists
     with a relevant item.
 ``"bpr"``
-    Bayesian personalised ranking (Rendle et al. 2009), the same lists and relevance: each
-    relevant item ``p`` of a list is paired with one negative ``n`` drawn uniformly from the
-    list's other observed entries, on the scores' device from torch's generator there (seeded by
-    `fit`), and scores ``−log σ(x̂_up − x̂_un)``; the mean over a list's pairs, averaged over the
-    lists with a relevant item and a negative. LightGCN's loss (He et al. 2020).
+    Bayesian personalised ranking (Rendle et al. 2009), the same lists, every entry with
+    ``x > 0`` relevant alike: each relevant item ``p`` of a list is paired with one negative
+    ``n`` drawn uniformly from the list's other observed entries, on the scores' device from
+    torch's default generator there (``torch.manual_seed`` makes a run repeat), and scores
+    ``−log σ(x̂_up − x̂_un)``; the mean over a list's pairs, averaged over the lists with a
+    relevant item and a negative. LightGCN's loss (He et al. 2020).
 
 Unobserved targets: an entry of ``x`` that is NaN is not part of the truth (a rating nobody
 gave; matrix completion trains on the held-out entries of the observed ones only). Every loss
@@ -127,7 +128,9 @@ def _bpr_losses(x_hat: Tensor, x: Tensor) -> Tensor:
     scores = x_hat.reshape(L, -1, items)
     margin = scores - scores.gather(-1, drawn.expand(L, -1, -1))  # x̂_up − x̂_un
     pairs = relevant & valid[:, None]
-    per_list = (nn.functional.softplus(-margin) * pairs).sum(-1) / pairs.sum(-1).clamp_min(1)
+    # where, not a product: an infinite score off the pairs must not make 0·inf
+    loss = torch.where(pairs, nn.functional.softplus(-margin), torch.zeros_like(margin))
+    per_list = loss.sum(-1) / pairs.sum(-1).clamp_min(1)
     return per_list.sum(-1) / valid.sum().clamp_min(1)
 
 
