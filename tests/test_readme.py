@@ -130,6 +130,8 @@ def test_implicit_ranking_example_runs():
     example = block("guide/recommendation.md", '"graph-filter-net"')
     namespace = run(example, "docs/guide/recommendation.md")
     assert 0 < namespace["recall"] <= 1
+    gcn, (x, y) = namespace["gcn"], namespace["problem"].test
+    assert 0 < namespace["problem"].metric(gcn(y), x) <= 1
 
 
 def api_rows() -> list[tuple[str, str]]:

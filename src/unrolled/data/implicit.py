@@ -16,7 +16,7 @@ from ..metrics import Metric, ndcg_metric, recall_metric
 from ..recsys import item_graph
 from .completion import load_dataset
 from .problem import Baseline, DeviceStream, Problem
-from .rating_splits import kfold, rank_from_latest, temporal_holdout
+from .rating_splits import from_end, kfold, rank_from_latest, temporal_holdout
 from .ratings import Ratings
 
 IMPLICIT_SPLITS = ("temporal", "random")
@@ -163,7 +163,7 @@ class ImplicitRanking(DeviceStream, Problem):
         rows = R[chosen]
         if recency is not None:
             n = rows.sum(1, keepdim=True)
-            # at most ⌈holdout·n⌉ (the tolerance keeps 0.2·5 at 1 in float32), never all
+            # at most ⌈holdout·n⌉ (less a tolerance for float rounding), never all
             most = torch.minimum(torch.ceil(self.holdout * n - 1e-4), n - 1)
             j = torch.floor(torch.rand(n.shape, generator=g, device=g.device) * most) + 1
             hide = (rows > 0) & (recency[chosen] < j.clamp_max(most))
@@ -230,12 +230,9 @@ def _recency(part: Ratings, shape: torch.Size) -> Tensor:
     _, last = np.unique((users * shape[1] + items)[::-1], return_index=True)
     keep = np.sort(len(order) - 1 - last)
     users, items = users[keep], items[keep]
-    ends = np.cumsum(np.bincount(users, minlength=shape[0]))
-    from_end = ends[users] - 1 - np.arange(len(keep))
+    ranks = from_end(users, shape[0]).astype(np.float32)
     out = torch.full(tuple(shape), torch.inf)
-    out[torch.from_numpy(users), torch.from_numpy(items)] = torch.from_numpy(
-        from_end.astype(np.float32)
-    )
+    out[torch.from_numpy(users), torch.from_numpy(items)] = torch.from_numpy(ranks)
     return out
 
 

@@ -56,9 +56,14 @@ def rank_from_latest(ratings: Ratings) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("ratings: a temporal hold-out needs timestamps, got ratings without them")
     rows = np.arange(len(ratings))
     order = np.lexsort((rows, ratings.timestamps, ratings.users))
-    users = ratings.users[order]
-    ends = np.cumsum(np.bincount(users, minlength=ratings.n_users))
-    return order, ends[users] - 1 - np.arange(len(order))
+    return order, from_end(ratings.users[order], ratings.n_users)
 
 
-__all__ = ["kfold", "rank_from_latest", "temporal_holdout"]
+def from_end(users: np.ndarray, n_users: int) -> np.ndarray:
+    """For rows grouped by user (``users`` sorted), each row's distance from its group's last:
+    0 for a user's last row, 1 for the one before, …."""
+    ends = np.cumsum(np.bincount(users, minlength=n_users))
+    return ends[users] - 1 - np.arange(len(users))
+
+
+__all__ = ["from_end", "kfold", "rank_from_latest", "temporal_holdout"]

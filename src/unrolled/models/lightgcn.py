@@ -22,13 +22,13 @@ RECIPE = annealed_recipe(
 
 
 @register("lightgcn", recipe=RECIPE)
-def lightgcn(operator: Any = None, layers: int = 3, dim: int = 64, backprop: str = "full") -> Any:
+def lightgcn(operator: Any = None, layers: int = 1, dim: int = 64, backprop: str = "full") -> Any:
     """LightGCN (He et al. 2020) as the unrolled network it is:
     `unrolled.algorithms.EmbeddingPropagation`, K propagation layers on the item graph ``P̃``,
     with the item embeddings ``E`` ``(I, d)``, the layer weights ``a_k`` and the score scale s
     learned:
 
-        x = s · (y S E)(S E)ᵀ,   S = Σ_{k=0}^{K} a_k P̃^k
+        x = s · (y S E)(S E)ᵀ,   S = I + Σ_{k=1}^{K} a_k P̃^k
 
     the inner product of a user's layer sum and each item's. Untrained, ``E`` holds the ``d``
     leading eigenvectors of ``P̃`` and ``a_k = 1``: the classical propagation, a low-pass
@@ -42,7 +42,9 @@ def lightgcn(operator: Any = None, layers: int = 3, dim: int = 64, backprop: str
 
     Args:
         operator: the item graph (`unrolled.data.ImplicitRanking.operator`).
-        layers: K, the propagation layers.
+        layers: K, the hops on the item graph; each is two of the paper's layers on the
+            bipartite graph, so the default 1 is its 3 (a user's layers 1 and 3, an item's 0
+            and 2).
         dim: d, the embedding size (the paper's 64); a graph of fewer items gets d = I.
         backprop: ``"full"`` or ``"checkpoint"``.
 
