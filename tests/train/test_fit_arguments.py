@@ -39,7 +39,7 @@ def setup():
         (
             {"loss": "l1"},
             ValueError,
-            r"loss: expected one of \['nmse_db', 'nmse', 'mse', 'softmax'\], got 'l1'",
+            r"loss: expected one of \['nmse_db', 'nmse', 'mse', 'softmax', 'bpr'\], got 'l1'",
         ),
         (
             {"schedule": "end-to-end", "layer_weights": [1, 1, 1, 1]},
