@@ -172,44 +172,48 @@ def graph_filters(
             score = p.metric(validation[K - 1], xv)
             out[name][str(K)] = _record(test[K - 1], xt, 0.0, validation_recall_at_20=score)
     for K in depths:
-        torch.manual_seed(seed)
-        net = ur.create("graph-filter-net", operator=A, layers=K)
-        fresh = problem()
-        _, seconds = _timed(fit, net, fresh, max_steps=steps, max_seconds=None, progress=False)
-        with torch.no_grad():
-            score = p.metric(net(yv), xv)
-            scores = net(yt)
-        values = {name: v.detach().tolist() for name, v in net.param_values().items()}
-        out["graph-filter-net"][str(K)] = _record(
-            scores, xt, seconds, validation_recall_at_20=score, learned=values
+        out["graph-filter-net"][str(K)] = trained(
+            problem, "graph-filter-net", steps, seed, layers=K
         )
     return out
 
 
 def lightgcn(problem: Callable[[], ImplicitRanking], steps: int, seed: int) -> dict[str, Any]:
-    """lightgcn at each of `LIGHTGCN_DEPTHS`, trained by its recipe (BPR) for ``steps``."""
+    """lightgcn at each of `LIGHTGCN_DEPTHS`, trained by its recipe (BPR) for ``steps``, with
+    its untrained validation score beside."""
+    return {
+        str(K): trained(
+            problem, "lightgcn", steps, seed, untrained=True, layers=K, dim=LIGHTGCN_DIM
+        )
+        for K in LIGHTGCN_DEPTHS
+    }
+
+
+def trained(
+    problem: Callable[[], ImplicitRanking],
+    name: str,
+    steps: int,
+    seed: int,
+    untrained: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Model ``name`` (``kwargs`` to `unrolled.create`) trained by its recipe for ``steps`` on a
+    fresh ``problem()``'s stream, scored on the test; its learned values that are not matrices
+    (the embeddings) recorded beside, and with ``untrained`` its validation score before."""
     p = problem()
     (xv, yv), (xt, yt) = p.validation, p.test
-    out: dict[str, Any] = {}
-    for K in LIGHTGCN_DEPTHS:
-        torch.manual_seed(seed)
-        net = ur.create("lightgcn", operator=p.operator, layers=K, dim=LIGHTGCN_DIM)
+    torch.manual_seed(seed)
+    net = ur.create(name, operator=p.operator, **kwargs)
+    extra: dict[str, Any] = {}
+    if untrained:
         with torch.no_grad():
-            untrained = p.metric(net(yv), xv)
-        _, seconds = _timed(fit, net, problem(), max_steps=steps, max_seconds=None, progress=False)
-        with torch.no_grad():
-            score = p.metric(net(yv), xv)
-            scores = net(yt)
-        values = net.param_values()
-        out[str(K)] = _record(
-            scores,
-            xt,
-            seconds,
-            validation_recall_at_20=score,
-            untrained_validation_recall_at_20=untrained,
-            learned={"weight": values["weight"].detach().tolist(), "scale": float(values["scale"])},
-        )
-    return out
+            extra["untrained_validation_recall_at_20"] = p.metric(net(yv), xv)
+    _, seconds = _timed(fit, net, problem(), max_steps=steps, max_seconds=None, progress=False)
+    with torch.no_grad():
+        score = p.metric(net(yv), xv)
+        scores = net(yt)
+    learned = {k: v.detach().tolist() for k, v in net.param_values().items() if v.ndim < 2}
+    return _record(scores, xt, seconds, validation_recall_at_20=score, **extra, learned=learned)
 
 
 def run_seed(
