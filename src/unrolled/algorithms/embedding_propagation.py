@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ..core import Algorithm, Layer, Param, Rule, register
 from ..core.checks import positive_int
+from ..ops import as_dense
 
 
 class EmbeddingPropagationState(NamedTuple):
@@ -27,9 +28,7 @@ def spectral_embedding(A: Any, dim: int) -> Tensor:
     matrix, `unrolled.recsys.item_graph`) as ``(I, d)`` float64 columns, largest eigenvalue first:
     the smoothest item signals on the graph, what GF-CF's ideal low-pass filter keeps (Shen et
     al. 2021). A dense eigendecomposition, O(I³) once per network."""
-    from ..models._common import dense  # the one dense view of an operator
-
-    P = dense(A)
+    P = as_dense(A)
     _, vectors = torch.linalg.eigh((P + P.mT) / 2)
     return vectors[:, -embedding_size(A, dim) :].flip(-1).contiguous()
 

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..core import Recipe, Rule
 from ..core.checks import check_operator
-from ..ops import Matrix
+from ..ops import as_dense
 
 
 def over_lipschitz(lam: float) -> Rule:
@@ -77,15 +77,10 @@ def n_by_m(A: Any) -> tuple[int, ...]:
 
 
 def dense(A: Any) -> Tensor:
-    """``A`` as an ``(m, n)`` float64 matrix: a `unrolled.ops.Matrix`'s own, or ``A`` applied to
-    the identity. Rules build on it in float64; `Param.resolve` casts to ``A``'s dtype."""
-    _, n = operator_sizes(A, "dense")
-    if isinstance(A, Matrix):
-        M = A.M
-    else:
-        dtype = A.dtype or torch.get_default_dtype()
-        M = A(torch.eye(n, dtype=dtype, device=A.device)).mT
-    return M.detach().to(torch.float64)
+    """``A`` as an ``(m, n)`` float64 matrix (`unrolled.ops.as_dense`), once its sizes are
+    checked. Rules build on it in float64; `Param.resolve` casts to ``A``'s dtype."""
+    operator_sizes(A, "dense")
+    return as_dense(A)
 
 
 #: Support selection as in the LISTA-CPSS and ALISTA repositories: 1.2 % more entries of each

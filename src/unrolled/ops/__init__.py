@@ -18,7 +18,7 @@ from .downsample import Downsample
 from .fft import dct, fft2c, idct, ifft2c
 from .gradient import Gradient
 from .inpainting import Inpainting
-from .matrix import Matrix
+from .matrix import Matrix, as_dense
 from .mri import MRI, SENSE, coil_maps
 from .radon import FILTERS, Radon, fbp
 from .wavelet import Wavelet
@@ -45,6 +45,7 @@ __all__ = [
     "StructuredCS",
     "Sum",
     "Wavelet",
+    "as_dense",
     "cg_solve",
     "check_adjoint",
     "coil_maps",

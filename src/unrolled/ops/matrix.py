@@ -142,3 +142,15 @@ def _solve_rows(L: Tensor, v: Tensor) -> Tensor:
     if L.ndim == 2:
         return torch.cholesky_solve(v.mT, L).mT
     return torch.cholesky_solve(v.unsqueeze(-1), L).squeeze(-1)
+
+
+def as_dense(A: Any) -> Tensor:
+    """A vector operator ``A: ℝⁿ -> ℝᵐ`` (shared by all samples) as its ``(m, n)`` float64
+    matrix: a `Matrix`'s own, or ``A`` applied to the identity. For rules and analyses that need
+    the matrix itself (an eigendecomposition, LISTA's initial weights); callers check the
+    shapes."""
+    if isinstance(A, Matrix):
+        return A.M.detach().to(torch.float64)
+    n = int(A.in_shape[0])
+    dtype = A.dtype or torch.get_default_dtype()
+    return A(torch.eye(n, dtype=dtype, device=A.device)).mT.detach().to(torch.float64)
