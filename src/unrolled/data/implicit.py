@@ -231,7 +231,7 @@ def _recency(part: Ratings, shape: torch.Size) -> Tensor:
     keep = np.sort(len(order) - 1 - last)
     users, items = users[keep], items[keep]
     ranks = from_end(users, shape[0]).astype(np.float32)
-    out = torch.full(tuple(shape), torch.inf)
+    out = torch.full(tuple(shape), torch.inf, dtype=torch.float32)  # whatever the default
     out[torch.from_numpy(users), torch.from_numpy(items)] = torch.from_numpy(ranks)
     return out
 
