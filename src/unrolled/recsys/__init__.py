@@ -14,7 +14,7 @@ classical baselines are `item_knn` and BPR-MF (`fit_bpr_mf`).
 
 from .biases import observed_mean, rating_biases
 from .bpr import BPRMF, fit_bpr_mf, sample_negatives
-from .graph import item_graph
+from .graph import ItemGraph, item_graph
 from .item_knn import item_knn
 from .low_rank import cosine_basis, orthonormal_basis, subspace_svd
 from .mf import BiasedMF, fit_biased_mf
@@ -23,6 +23,7 @@ from .operator import check_sampling_operator, observation_mask
 __all__ = [
     "BPRMF",
     "BiasedMF",
+    "ItemGraph",
     "check_sampling_operator",
     "cosine_basis",
     "fit_biased_mf",
