@@ -11,6 +11,7 @@ from .fista import FISTA
 from .gd import GD
 from .graph_filter import GraphFilter
 from .hqs import HQS
+from .implicit_als import ImplicitALS
 from .ista import ISTA
 from .mimo_amp import MIMOAMP
 from .mlem import MLEM, OSEM, QuadraticMAP, log_quadratic_argmax
@@ -38,6 +39,7 @@ __all__ = [
     "SBL",
     "EmbeddingPropagation",
     "GraphFilter",
+    "ImplicitALS",
     "PPRPropagation",
     "QuadraticMAP",
     "SoftImpute",
