@@ -87,6 +87,25 @@ def test_latest_hiding_never_hides_a_whole_history():
     assert (y.sum(1) >= 1).all() and ((x == 1).sum(1) >= 1).all()
 
 
+def test_hidden_from_graph_the_batch_gets_the_graph_without_its_hidden_interactions():
+    ratings = synthetic_ratings(40, 30, density=0.3, seed=6)
+    plain = ImplicitRanking(ratings, positive=None, seed=3)
+    p = ImplicitRanking(ratings, positive=None, seed=3, hide_from_graph=True)
+    x, y, A = p.sample(32)
+    assert torch.equal(y, plain.sample(32)[1])  # the same stream, the graph beside
+    R, kept = p.R, A.interactions
+    hidden = x == 1
+    assert (kept <= R).all() and kept.shape == R.shape
+    for b in range(len(y)):  # the batch's users: the rows of R that are y plus its hidden items
+        users = (R == y[b] + hidden[b]).all(1).nonzero().flatten()
+        assert any((kept[u] <= y[b]).all() and not (kept[u] * hidden[b]).any() for u in users)
+    removed = int((R - kept).sum())
+    assert 0 < removed <= int(hidden.sum())  # a user drawn twice loses both draws' hidden ones
+    assert A.in_shape == p.operator.in_shape and p.validation[0].shape[1] == 30
+    with pytest.raises(TypeError, match="hide_from_graph"):
+        ImplicitRanking(ratings, positive=None, hide_from_graph="yes")
+
+
 def test_hide_is_checked_and_random_on_the_random_split():
     ratings = synthetic_ratings(40, 30, density=0.3, seed=5)
     assert ImplicitRanking(ratings, positive=None, split="random").hide == "random"
