@@ -20,7 +20,7 @@ LAYERS = 6
 #: Detectors need a channel that carries its noise variance; matrix completion a mask and real
 #: ratings; EM a nonnegative matrix and counts; graph propagation an item graph; the rest take
 #: any matrix.
-MIMO = {"oamp", "mimo-amp"}
+MIMO = {"oamp", "mimo-amp", "ep"}
 RATINGS = {"soft-impute", "als", "als-mnar"}
 COUNTS = {"mlem", "osem"}
 #: Graph propagation: a user's interactions on the item graph.

@@ -7,6 +7,7 @@ from .als_mnar import ALSMNAR
 from .amp import AMP
 from .cg import CG
 from .embedding_propagation import EmbeddingPropagation
+from .ep import EP
 from .fista import FISTA
 from .gd import GD
 from .graph_filter import GraphFilter
@@ -27,6 +28,7 @@ __all__ = [
     "ALSMNAR",
     "AMP",
     "CG",
+    "EP",
     "FISTA",
     "GD",
     "HQS",
