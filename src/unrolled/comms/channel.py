@@ -131,6 +131,8 @@ def complex_vector(v: Tensor) -> Tensor:
     if v.is_complex() or v.shape[-1] % 2:
         raise ValueError(f"v: expected a real (..., 2n) tensor, got {v.dtype} {tuple(v.shape)}")
     n = v.shape[-1] // 2
+    if v.dtype == torch.bfloat16:  # no complex bfloat16 (mixed precision): the parts go to fp32
+        v = v.float()
     return torch.complex(v[..., :n], v[..., n:])
 
 

@@ -28,7 +28,9 @@ from .alista import ALISTAIteration, alista, analytic_weight, generalized_cohere
 from .als_net import FactorCorrection, als_net
 from .detnet import DetNetIteration, DetNetLift, detnet
 from .em_net import FBSEMStep, em_net
+from .ep_net import ep_net
 from .graph_filter_net import graph_filter_net
+from .implicit_als_net import implicit_als_net
 from .ista_net import ISTANetIteration, ISTANetTransform, ista_net, ista_net_plus
 from .lamp import LAMPBGIteration, LAMPIteration, bernoulli_gaussian_mmse, lamp
 from .lightgcn import lightgcn
@@ -77,8 +79,10 @@ __all__ = [
     "bernoulli_gaussian_mmse",
     "detnet",
     "em_net",
+    "ep_net",
     "generalized_coherence",
     "graph_filter_net",
+    "implicit_als_net",
     "ista_net",
     "ista_net_plus",
     "lamp",
