@@ -110,7 +110,7 @@ EXAMPLES = {
 COUNTS = {"em-net"}
 #: Models of implicit feedback: the graph example only (whose square item graph any matrix
 #: model would also accept, on data it is not meant for).
-GRAPH = {"graph-filter-net", "lightgcn"}
+GRAPH = {"graph-filter-net", "implicit-als-net", "lightgcn"}
 
 
 def _accepts(name, example):
