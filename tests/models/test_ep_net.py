@@ -31,7 +31,7 @@ def test_untrained_network_is_ep(constellation, real):
 def test_training_moves_its_scalars_and_keeps_the_error_finite():
     torch.manual_seed(0)
     problem = MIMODetection(4, 4, "qpsk", snr_db=15.0, validation_size=256, test_size=8)
-    x, y, A = problem.validation
+    _, y, A = problem.validation
     net = ur.create("ep-net", operator=A, layers=4)
     start = {k: v.detach().clone() for k, v in net.param_values().items()}
     ur.train.fit(net, problem, max_steps=5, progress=False, restore_best=False)
