@@ -12,6 +12,7 @@ The metric code is one (`unrolled.analysis.ranking`) for all.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import time
@@ -23,7 +24,7 @@ import torch
 from torch import Tensor
 
 import unrolled as ur
-from unrolled.algorithms import GraphFilter, PPRPropagation
+from unrolled.algorithms import GraphFilter, ImplicitALS, PPRPropagation
 from unrolled.analysis.ranking import ranking_scores
 from unrolled.data import ImplicitRanking
 from unrolled.recsys import fit_bpr_mf, item_knn
@@ -56,13 +57,18 @@ LABELS = {
     "graph-filter": "graph filter, c_k = 1 (K = 1: GF-CF linear)",
     "graph-filter-net": "graph-filter-net (learned c_k)",
     "lightgcn": "lightgcn (64-d embeddings, BPR)",
+    "ials": "implicit ALS (ours, 32 factors)",
+    "implicit-als-net": "implicit-als-net (learned α_k, λ_k)",
 }
 #: lightgcn's depths, chosen on validation: K = 1 is the paper's 3 layers on the bipartite
 #: graph (a hop on the item graph is two of them), K = 2 its 5; the paper's 64 dimensions.
 LIGHTGCN_DEPTHS = (1, 2)
 LIGHTGCN_DIM = 64
+#: Our implicit ALS's iterations (its defaults otherwise), and implicit-als-net's depths.
+IALS_DEPTHS = (1, 2, 3, 5, 10, 15)
+IALS_NET_DEPTHS = (3,)
 #: The methods with a depth K, summarised at the depth of best validation.
-BY_DEPTH = ("graph-filter", "ppr", "graph-filter-net", "lightgcn")
+BY_DEPTH = ("graph-filter", "ppr", "graph-filter-net", "lightgcn", "ials", "implicit-als-net")
 
 
 def _grid(settings: dict[str, tuple]) -> list[dict[str, Any]]:
@@ -189,6 +195,29 @@ def lightgcn(problem: Callable[[], ImplicitRanking], steps: int, seed: int) -> d
     }
 
 
+def implicit_als(
+    problem: Callable[..., ImplicitRanking], steps: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """Our `ImplicitALS` (its defaults: the `implicit` library's tuned α, λ and factors) after
+    each of `IALS_DEPTHS` iterations, timed on the test users; implicit-als-net trained by its
+    recipe for ``steps`` at each of `IALS_NET_DEPTHS` on batches that hide their targets from
+    the graph (``hide_from_graph``, which the recipe asks for), its untrained score beside."""
+    p = problem()
+    (xv, yv), (xt, yt) = p.validation, p.test
+    A = p.operator
+    classical = {}
+    for K in IALS_DEPTHS:
+        score = p.metric(ImplicitALS().run(yv, A, iterations=K), xv)
+        scores, seconds = _timed(ImplicitALS().run, yt, A, iterations=K)
+        classical[str(K)] = _record(scores, xt, seconds, validation_recall_at_20=score)
+    hidden = functools.partial(problem, hide_from_graph=True)  # its recipe asks for it
+    net = {
+        str(K): trained(hidden, "implicit-als-net", steps, seed, untrained=True, layers=K)
+        for K in IALS_NET_DEPTHS
+    }
+    return {"ials": classical, "implicit-als-net": net}
+
+
 def trained(
     problem: Callable[[], ImplicitRanking],
     name: str,
@@ -216,28 +245,46 @@ def trained(
     return _record(scores, xt, seconds, validation_recall_at_20=score, **extra, learned=learned)
 
 
-def run_seed(
-    seed: int, depths: tuple[int, ...], steps: int, peers: bool, data: str = "movielens-100k"
-) -> dict[str, Any]:
-    """Every method on the temporal split, training seeded by ``seed``."""
+#: The method groups of a seed, in order; ``--methods`` runs some and keeps the others' stored
+#: results. "implicit" is the library's ALS and BPR, "graph-filters" the classical filter,
+#: personalised PageRank and graph-filter-net per depth, "ials" our implicit ALS and
+#: implicit-als-net per depth.
+METHODS = ("popularity", "item-knn", "bpr-mf", "implicit", "graph-filters", "lightgcn", "ials")
 
-    def problem() -> ImplicitRanking:
-        return ImplicitRanking(data, positive=4.0, split="temporal", seed=seed)
+
+def run_seed(
+    seed: int,
+    depths: tuple[int, ...],
+    steps: int,
+    peers: bool,
+    data: str = "movielens-100k",
+    methods: Iterable[str] = METHODS,
+) -> dict[str, Any]:
+    """The ``methods`` (groups of `METHODS`) on the temporal split, training seeded by
+    ``seed``: a result per method name, and the split's counts."""
+
+    def problem(**kwargs: Any) -> ImplicitRanking:
+        return ImplicitRanking(data, positive=4.0, split="temporal", seed=seed, **kwargs)
 
     p = problem()
-    torch.manual_seed(seed)
-    result: dict[str, Any] = {"counts": p.counts(), "popularity": popularity(p), "item-knn": knn(p)}
-    print(f"seed {seed}: {p!r}; popularity and item-kNN done", flush=True)
-    result["bpr-mf"] = bpr_mf(p, seed)
-    print(f"seed {seed}: BPR-MF done", flush=True)
-    if peers:
-        for kind in ("implicit-als", "implicit-bpr"):
-            result[kind] = _implicit(p, kind, seed)
-            print(f"seed {seed}: {kind} done", flush=True)
-    result.update(graph_filters(problem, depths, steps, seed))
-    print(f"seed {seed}: graph filters done", flush=True)
-    result["lightgcn"] = lightgcn(problem, steps, seed)
-    print(f"seed {seed}: lightgcn done", flush=True)
+    groups: dict[str, Callable[[], dict[str, Any]]] = {
+        "popularity": lambda: {"popularity": popularity(p)},
+        "item-knn": lambda: {"item-knn": knn(p)},
+        "bpr-mf": lambda: {"bpr-mf": bpr_mf(p, seed)},
+        "implicit": lambda: (
+            {kind: _implicit(p, kind, seed) for kind in ("implicit-als", "implicit-bpr")}
+            if peers
+            else {}
+        ),
+        "graph-filters": lambda: graph_filters(problem, depths, steps, seed),
+        "lightgcn": lambda: {"lightgcn": lightgcn(problem, steps, seed)},
+        "ials": lambda: implicit_als(problem, steps, seed),
+    }
+    result: dict[str, Any] = {"counts": p.counts()}
+    for group in methods:
+        torch.manual_seed(seed)
+        result.update(groups[group]())
+        print(f"seed {seed}: {group} done", flush=True)
     return result
 
 

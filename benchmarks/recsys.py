@@ -104,8 +104,11 @@ def ranking_part(args: argparse.Namespace) -> dict[str, Any]:
                 "implicit is not installed (make peers): its ALS and BPR are left out", flush=True
             )
         for seed in args.seeds:
-            result = ranking.run_seed(seed, tuple(args.depths), args.steps, peers, args.data)
-            merge_results(args.out, ("ranking", "seeds", str(seed)), result)
+            result = ranking.run_seed(
+                seed, tuple(args.depths), args.steps, peers, args.data, args.methods
+            )
+            for name, value in result.items():  # the methods not run keep their results
+                merge_results(args.out, ("ranking", "seeds", str(seed), name), value)
         settings = {"data": args.data, "split": "temporal", "positive": 4.0,
                     "depths": args.depths, "steps": args.steps, "grids": ranking.GRIDS,
                     "bpr_epochs": ranking.BPR_EPOCHS, "implicit": peers}  # fmt: skip
@@ -140,6 +143,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--steps", type=int, default=ranking.STEPS, help="graph-filter-net's training steps"
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=ranking.METHODS,
+        default=list(ranking.METHODS),
+        help="ranking part: the method groups to run (the others keep their stored results)",
     )
     args = parser.parse_args(argv)
     if args.part == "ranking":
