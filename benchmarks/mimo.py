@@ -1,6 +1,6 @@
-"""MIMO detection: SER against SNR for the learned detectors (OAMP-Net2, DetNet, MMNet) next to
-MMSE, ZF, OAMP, AMP and exact ML (exhaustive search or the sphere decoder), their gap to ML at
-SER 10⁻³, and the throughput and latency of every detector.
+"""MIMO detection: SER against SNR for the learned detectors (OAMP-Net2, DetNet, MMNet, ep-net)
+next to MMSE, ZF, OAMP, AMP, EP (10 iterations) and exact ML (exhaustive search or the sphere
+decoder), their gap to ML at SER 10⁻³, and the throughput and latency of every detector.
 
 One system per call; each merges into benchmarks/results/mimo.json:
 
@@ -39,7 +39,7 @@ import torch
 
 import unrolled as ur
 from common import merge_results
-from unrolled.algorithms import MIMOAMP, OAMP
+from unrolled.algorithms import EP, MIMOAMP, OAMP
 from unrolled.comms import error_rates, maximum_likelihood, mmse, sphere_decoder, zero_forcing
 from unrolled.data import MIMODetection
 from unrolled.train import fit
@@ -64,15 +64,17 @@ class System:
 
 SYSTEMS = {
     "4x4-qpsk": System(4, 4, "qpsk", 0.0, tuple(range(0, 32, 2)), (5.0, 25.0),
-                       ("oamp-net2",), ("zf", "mmse", "oamp"), {"oamp-net2": 10}, "exhaustive"),
+                       ("oamp-net2", "ep-net"), ("zf", "mmse", "oamp", "ep"),
+                       {"oamp-net2": 10, "ep-net": 10}, "exhaustive"),
     "4x4-qpsk-corr": System(4, 4, "qpsk", 0.5, tuple(range(0, 32, 2)), (5.0, 25.0),
-                            ("oamp-net2",), ("zf", "mmse", "oamp"), {"oamp-net2": 10}, "exhaustive"),
+                            ("oamp-net2", "ep-net"), ("zf", "mmse", "oamp", "ep"),
+                            {"oamp-net2": 10, "ep-net": 10}, "exhaustive"),
     "16x16-qpsk": System(16, 16, "qpsk", 0.0, tuple(range(0, 22, 2)), (4.0, 16.0),
-                         ("oamp-net2", "detnet", "mmnet"), ("mmse", "amp", "oamp"),
-                         {"oamp-net2": 10, "detnet": 30, "mmnet": 10}, "sphere"),
+                         ("oamp-net2", "detnet", "mmnet", "ep-net"), ("mmse", "amp", "oamp", "ep"),
+                         {"oamp-net2": 10, "detnet": 30, "mmnet": 10, "ep-net": 10}, "sphere"),
     "60x30-bpsk": System(60, 30, "bpsk", 0.0, tuple(range(0, 14, 2)), (7.0, 14.0),
-                         ("detnet", "oamp-net2", "mmnet"), ("mmse", "amp", "oamp"),
-                         {"detnet": 90, "oamp-net2": 10, "mmnet": 10}, "sphere"),
+                         ("detnet", "oamp-net2", "mmnet", "ep-net"), ("mmse", "amp", "oamp", "ep"),
+                         {"detnet": 90, "oamp-net2": 10, "mmnet": 10, "ep-net": 10}, "sphere"),
 }  # fmt: skip
 
 
@@ -129,6 +131,7 @@ def detectors(system: System, nets: dict[str, torch.nn.Module]) -> dict[str, Cal
         "mmse": lambda y, A: c.nearest(mmse(y, A)),
         "oamp": lambda y, A: c.nearest(OAMP(c).run(y, A, iterations=10)),
         "amp": lambda y, A: c.nearest(MIMOAMP(c).run(y, A, iterations=20)),
+        "ep": lambda y, A: c.nearest(EP(c).run(y, A, iterations=10)),
     }
     out = {k: v for k, v in out.items() if k in system.classical}
     for name, net in nets.items():
