@@ -9,6 +9,7 @@ import torch
 import unrolled as ur
 from unrolled.algorithms import EP
 from unrolled.data import MIMODetection
+from unrolled.models.ep_net import CavityCorrection
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,23 @@ def test_untrained_network_is_ep(constellation, real):
     torch.testing.assert_close(trace, classical, rtol=1e-5, atol=1e-5)
     assert net.learned == ("damping", "cavity_scale")
     assert net.params["damping"].shape == (5,)
+
+
+def test_with_a_cavity_correction_it_starts_as_ep_and_learns_it():
+    problem = MIMODetection(4, 4, "16qam", snr_db=(10, 20), validation_size=64, test_size=8)
+    _, y, A = problem.validation
+    net = ur.create("ep-net", operator=A, layers=3, constellation="16qam", correction=True)
+    with torch.no_grad():
+        torch.testing.assert_close(net(y, A), EP("16qam").run(y, A, iterations=3))
+    corrections = [m for m in net.modules() if isinstance(m, CavityCorrection)]
+    assert len(corrections) == 3
+    start = [c.net[-1].weight.detach().clone() for c in corrections]
+    ur.train.fit(net, problem, max_steps=3, progress=False, restore_best=False)
+    assert all(
+        not torch.equal(c.net[-1].weight, w) for c, w in zip(corrections, start, strict=True)
+    )
+    with pytest.raises(TypeError, match="correction"):
+        ur.create("ep-net", operator=A, correction="yes")
 
 
 def test_training_moves_its_scalars_and_keeps_the_error_finite():

@@ -10,7 +10,7 @@ from torch import Tensor
 from ..comms.channel import complex_vector, real_equivalent, real_vector
 from ..comms.constellation import Constellation
 from ..comms.posterior import discrete_posterior
-from ..core import Algorithm, Layer, Param, register
+from ..core import Algorithm, Layer, Param, Slot, register
 from .oamp import constellation_of, noise_var_of
 
 
@@ -38,6 +38,11 @@ def gaussian_approximation(
     return mean, torch.diagonal(covariance, dim1=-2, dim2=-1)
 
 
+def keep_cavity(t: Tensor, h2: Tensor) -> tuple[Tensor, Tensor]:
+    """The classical ``correct_cavity`` slot: the cavity as it is."""
+    return t, h2
+
+
 @register("ep")
 class EP(Algorithm):
     """Expectation propagation for MIMO detection (Céspedes, Olmos, Sánchez-Fernández &
@@ -57,7 +62,10 @@ class EP(Algorithm):
     is the moment-matched means ``μ̂``; ``x_0`` is the LMMSE estimate ``μ`` at the start.
 
     Params: ``damping`` β (0.2, the paper's: the weight of the new site), ``cavity_scale`` c (1:
-    EP; the learned detectors scale the cavity variances per layer).
+    EP; the learned detectors scale the cavity variances per layer). Slot:
+    ``correct_cavity(t, h²) -> (t, h²)``, applied to the cavity before the moment matching;
+    classically the identity (a learned detector corrects what the Gaussian approximation gets
+    wrong).
 
     Args:
         constellation: a `Constellation` or its name (its per-dimension levels are the prior).
@@ -69,6 +77,7 @@ class EP(Algorithm):
 
     damping = Param(0.2, between=(0.0, 1.0), doc="β, the weight of the new site")
     cavity_scale = Param(1.0, positive=True, doc="c, the scale of the cavity variances")
+    correct_cavity = Slot(keep_cavity, doc="correct_cavity(t, h²) -> (t, h²), before matching")
 
     def __init__(
         self,
@@ -99,6 +108,7 @@ class EP(Algorithm):
         tiny = torch.finfo(mean.dtype).tiny
         h2 = p.cavity_scale * variance / (1 - variance * precision).clamp_min(tiny)
         t = h2 * (mean / variance - gamma)
+        t, h2 = p.correct_cavity(t, h2)
         levels = self.constellation.pam.to(mean.device, mean.dtype)
         matched_mean, matched_var = discrete_posterior(t, h2, levels)
         matched_var = matched_var.clamp_min(self.min_variance)

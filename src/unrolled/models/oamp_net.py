@@ -12,17 +12,26 @@ from ._common import annealed_recipe
 
 
 def unrolled_detector(
-    name: str, algorithm: Any, layers: int, learn: tuple[str, ...], operator: Any, backprop: str
+    name: str,
+    algorithm: Any,
+    layers: int,
+    learn: tuple[str, ...],
+    operator: Any,
+    backprop: str,
+    replace: dict[str, Any] | None = None,
 ) -> Any:
     """``algorithm`` unrolled for ``layers`` layers with the scalars ``learn`` learned per
-    layer, after checking that ``operator`` is a `unrolled.comms.Channel` (the detectors read
-    its noise variance)."""
+    layer (and the slots ``replace`` by learned modules, as `unrolled.unroll` takes them), after
+    checking that ``operator`` is a `unrolled.comms.Channel` (the detectors read its noise
+    variance)."""
     if not isinstance(operator, Channel):
         raise TypeError(
             f"operator: {name} detects symbols through a unrolled.comms.Channel (H with its "
             f"noise variance), got {type(operator).__name__}"
         )
-    return unroll(algorithm, layers, learn=learn, operator=operator, backprop=backprop)
+    return unroll(
+        algorithm, layers, learn=learn, replace=replace, operator=operator, backprop=backprop
+    )
 
 
 #: The recipe (`unrolled.Recipe`): He et al.'s code: end-to-end on the squared error; Adam 1e-2 annealed and batches of 256 measured here.
