@@ -207,11 +207,13 @@ def run_system(args: argparse.Namespace) -> dict:
 
 
 def run_per_snr(args: argparse.Namespace) -> dict:
-    """The authors' protocol: one network per SNR, trained at that SNR alone and measured there,
-    next to OAMP and ML on the same samples. ``--snrs`` sets the grid (each point costs a
-    training budget)."""
+    """The authors' protocol: one OAMP-Net2 per SNR, trained at that SNR alone and measured
+    there (He et al.'s code), next to OAMP and ML on the same samples. ``--snrs`` sets the grid
+    (each point costs a training budget)."""
     base = SYSTEMS[args.system]
-    system = dataclasses.replace(base, snrs=tuple(args.snrs), classical=("oamp",))
+    system = dataclasses.replace(
+        base, snrs=tuple(args.snrs), classical=("oamp",), learned=("oamp-net2",)
+    )
     nets: dict[float, dict[str, torch.nn.Module]] = {}
     info: dict[str, dict] = {}
     for snr in system.snrs:

@@ -30,19 +30,19 @@ def test_snr_at_interpolates_log_linearly(bench):
 
 def test_a_system_and_its_per_snr_variant_run_and_merge(bench, tmp_path, monkeypatch, capsys):
     small = dataclasses.replace(
-        bench.SYSTEMS["4x4-qpsk"], snrs=(10.0, 30.0), layers={"oamp-net2": 2}
+        bench.SYSTEMS["4x4-qpsk"], snrs=(10.0, 30.0), layers={"oamp-net2": 2, "ep-net": 2}
     )
     monkeypatch.setitem(bench.SYSTEMS, "4x4-qpsk", small)
     out = tmp_path / "mimo.json"
     argv = ["--system", "4x4-qpsk", "--seconds", "1", "--errors", "5", "--symbols", "400",
             "--batch", "100", "--out", str(out)]  # fmt: skip
     result = bench.main(argv)
-    assert set(result["curves"]) == {"zf", "mmse", "oamp", "oamp-net2", "ml"}
+    assert set(result["curves"]) == {"zf", "mmse", "oamp", "ep", "oamp-net2", "ep-net", "ml"}
     for curve in result["curves"].values():
         assert curve[0]["ser"]["trials"] >= 400 or curve[0]["ser"]["errors"] >= 5
         lo, hi = curve[0]["ser"]["ci95"]
         assert lo <= curve[0]["ser"]["rate"] <= hi
-    assert result["training"]["oamp-net2"]["layers"] == 2
+    assert result["training"]["oamp-net2"]["layers"] == result["training"]["ep-net"]["layers"] == 2
     assert json.loads(out.read_text())["4x4-qpsk"]["summary"]["ml"]["gap_to_ml_db"] in (0.0, None)
 
     # the authors' protocol: one network trained at each grid SNR alone, measured there
