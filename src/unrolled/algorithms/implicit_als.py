@@ -110,8 +110,9 @@ class ImplicitALS(Algorithm):
     Params: ``factors`` Y_0 ``(I, d)``, the item factors' start; ``confidence`` α (the weight
     of an interaction over a non-interaction, less 1); ``reg`` λ; ``scale`` s, the scores'
     scale (1; a ranking loss's temperature when learned, in log space). The defaults (α = 5,
-    λ = 0.01 at d = 32) are the ``implicit`` library's ALS tuned on MovieLens-100K's
-    validation interactions (`benchmarks/ranking.py`).
+    λ = 0.01 at d = 32) are what validation chose for the ``implicit`` library's ALS on
+    MovieLens-100K on two of three seeds (`benchmarks/ranking.py`'s grid; the third took
+    λ = 1).
 
     Args:
         rank: d, the number of factors.
