@@ -46,6 +46,7 @@ RECIPE = dataclasses.replace(
         "ImplicitRanking(hide_from_graph=True)",
     ),
     prepare=_needs_hidden_targets,
+    derived="refuses a problem whose batches keep their targets in the graph",
 )
 
 
