@@ -16,6 +16,7 @@ class ImplicitALSState(NamedTuple):
     users: Tensor  # (U + B, d) the factors of the training users, then of the users scored
     items: Tensor  # (I, d) the item factors
     x: Tensor  # (B, I) the scores of the users scored
+    rows: Tensor  # (U + B, I) the training interactions, then the histories scored, stacked once
 
 
 def interactions(A: Any, name: str = "ImplicitALS") -> Tensor:
@@ -149,15 +150,15 @@ class ImplicitALS(Algorithm):
         eye = torch.eye(Y.shape[-1], dtype=Y.dtype, device=Y.device)
         rows = torch.cat([R, y])
         users = torch.linalg.solve(Y.mT @ Y + p.reg * eye, (rows @ Y).mT).mT
-        return ImplicitALSState(users, Y, p.scale * users[R.shape[0] :] @ Y.mT)
+        return ImplicitALSState(users, Y, p.scale * users[R.shape[0] :] @ Y.mT, rows)
 
     def update(self, state: ImplicitALSState, y: Tensor, A: Any, p: Layer) -> ImplicitALSState:
-        R = interactions(A).to(y.dtype)
-        U = R.shape[0]
+        rows = state.rows
+        U = rows.shape[0] - y.shape[0]
         weights = (p.confidence, p.reg, self.cg_steps)
-        items = weighted_solve(R.mT, state.users[:U], state.items, *weights)
-        users = weighted_solve(torch.cat([R, y]), items, state.users, *weights)
-        return ImplicitALSState(users, items, p.scale * users[U:] @ items.mT)
+        items = weighted_solve(rows[:U].mT, state.users[:U], state.items, *weights)
+        users = weighted_solve(rows, items, state.users, *weights)
+        return ImplicitALSState(users, items, p.scale * users[U:] @ items.mT, rows)
 
 
 __all__ = ["ImplicitALS", "ImplicitALSState", "svd_factors", "weighted_solve"]
