@@ -205,9 +205,10 @@ def implicit_als(
     p = problem()
     (xv, yv), (xt, yt) = p.validation, p.test
     A = p.operator
+    _, validation = ImplicitALS().run(yv, A, iterations=max(IALS_DEPTHS), trace=True)
     classical = {}
-    for K in IALS_DEPTHS:
-        score = p.metric(ImplicitALS().run(yv, A, iterations=K), xv)
+    for K in IALS_DEPTHS:  # the test runs apart: each is timed
+        score = p.metric(validation[K - 1], xv)
         scores, seconds = _timed(ImplicitALS().run, yt, A, iterations=K)
         classical[str(K)] = _record(scores, xt, seconds, validation_recall_at_20=score)
     hidden = functools.partial(problem, hide_from_graph=True)  # its recipe asks for it
